@@ -1,4 +1,10 @@
 //! nianbao: an archival crawler for Chinese government information-disclosure
 //! annual reports. See ARCHITECTURE.md for the map.
+pub mod archive;
+pub mod config;
 pub mod decode;
 pub mod extract;
+pub mod fetch;
+pub mod pipeline;
+pub mod summary;
+pub mod warc;

@@ -1,1 +1,229 @@
-fn main() {}
+//! The `nianbao` command line: parse flags, call the library, set the exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use url::Url;
+
+use nianbao::config::Config;
+use nianbao::extract::Report;
+use nianbao::fetch::Fetcher;
+use nianbao::pipeline::{self, Options, Store};
+use nianbao::summary;
+
+/// Exit code: everything worked.
+const OK: u8 = 0;
+/// Exit code: the work ran but something failed (HTTP error, no tables, …).
+const FAILED: u8 = 1;
+/// Exit code: unusable input (config, URL, file).
+const UNUSABLE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "nianbao",
+    version,
+    about = "Archive Chinese government information-disclosure annual reports (政府信息公开工作年度报告)"
+)]
+struct Cli {
+    /// The run configuration.
+    #[arg(long, global = true, default_value = "config/nianbao.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Archive one report page and show its tables.
+    Fetch {
+        /// The report's address.
+        url: String,
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
+    /// Extract the tables of local files (HTML or text), with no network and no archive.
+    Extract {
+        files: Vec<PathBuf>,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(UNUSABLE)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NIANBAO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Fetch { url, archive } => {
+            let config = load_config_if_present(&cli.config)?;
+            fetch(&config, &url, archive)
+        }
+        Command::Extract { files, json } => extract(&files, json),
+    }
+}
+
+/// The config file if it exists; built-in defaults otherwise (a one-off fetch
+/// needs no config).
+fn load_config_if_present(path: &std::path::Path) -> anyhow::Result<Config> {
+    if path.exists() {
+        Ok(Config::load(path)?)
+    } else {
+        Ok(Config::defaults())
+    }
+}
+
+fn fetch(config: &Config, url: &str, archive: Option<PathBuf>) -> anyhow::Result<u8> {
+    let url = match Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        Ok(u) => {
+            eprintln!("error: {u}: only http and https URLs can be fetched");
+            return Ok(UNUSABLE);
+        }
+        Err(e) => {
+            eprintln!("error: {url:?} is not a URL: {e}");
+            return Ok(UNUSABLE);
+        }
+    };
+    let dir = archive.unwrap_or_else(|| config.archive.clone());
+    let store = Store::open(
+        &dir,
+        config.crawl.warc_max_file_bytes,
+        pipeline::warcinfo(&config.fetch.user_agent, "one-off fetch"),
+    )
+    .with_context(|| format!("opening the archive in {}", dir.display()))?;
+    let fetcher = Fetcher::new(config.fetch.clone())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let opts = Options {
+        max_redirects: config.crawl.max_redirects,
+        source: None,
+        conditional: false,
+    };
+    let outcome = runtime.block_on(pipeline::archive_url(
+        &fetcher,
+        &store,
+        &url,
+        &opts,
+        &|_| true,
+    ));
+    let archived = match outcome {
+        Ok(a) => a,
+        Err(e) => {
+            if let Ok(db) = store.db.lock() {
+                let _ = db.insert_failure(url.as_str(), e.kind(), &e.to_string(), None);
+            }
+            eprintln!("error: {e}");
+            return Ok(if e.is_fatal() { UNUSABLE } else { FAILED });
+        }
+    };
+    println!(
+        "archived {} → HTTP {} (capture {}, {} in {})",
+        archived.final_url,
+        archived.status,
+        archived.capture_id,
+        archived.record_type,
+        dir.join("warc").display()
+    );
+    if let Some(d) = &archived.decoded {
+        println!(
+            "decoded as {} (decided by {}{})",
+            d.encoding,
+            d.decision.as_str(),
+            if d.had_errors {
+                "; some bytes were invalid"
+            } else {
+                ""
+            }
+        );
+    }
+    print_reports(&archived.reports);
+    let failed = !(200..300).contains(&archived.status)
+        || archived.reports.iter().all(|r| r.cells.is_empty());
+    if archived.reports.is_empty() && (200..300).contains(&archived.status) {
+        eprintln!("no statistics tables found on this page");
+    }
+    Ok(if failed { FAILED } else { OK })
+}
+
+fn print_reports(reports: &[Report]) {
+    for report in reports {
+        println!("\n{}", summary::render(report));
+    }
+}
+
+fn extract(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
+    if files.is_empty() {
+        eprintln!("error: name at least one file to extract");
+        return Ok(UNUSABLE);
+    }
+    let mut all = Vec::new();
+    for path in files {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return Ok(UNUSABLE);
+            }
+        };
+        let content_type = guess_type(path, &bytes);
+        match pipeline::analyse_entity(&bytes, Some(content_type)) {
+            Some((_, reports)) => all.extend(reports),
+            None => eprintln!("{}: not a text or HTML file", path.display()),
+        }
+    }
+    if json {
+        let doc = serde_json::json!({ "reports": all });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_reports(&all);
+    }
+    Ok(if all.iter().any(|r| !r.cells.is_empty()) {
+        OK
+    } else {
+        FAILED
+    })
+}
+
+/// A content type for a local file, by extension and then by content.
+fn guess_type(path: &std::path::Path, bytes: &[u8]) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" | "shtml" | "xhtml" => "text/html",
+        "txt" | "text" | "md" => "text/plain",
+        _ if bytes
+            .windows(5)
+            .take(2048)
+            .any(|w| w.eq_ignore_ascii_case(b"<html")) =>
+        {
+            "text/html"
+        }
+        _ => "text/plain",
+    }
+}

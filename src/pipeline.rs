@@ -1,0 +1,385 @@
+//! The order of the stages for one URL: fetch → snapshot → decode → extract →
+//! index. Both `nianbao fetch` and the crawl run every page through here, so a
+//! page archived either way is archived the same way.
+
+use std::sync::Mutex;
+
+use url::Url;
+
+use crate::archive::{Archive, ArchiveError, NewCapture};
+use crate::decode::{self, Decoded};
+use crate::extract::{self, Report};
+use crate::fetch::{Conditional, FetchError, Fetched, Fetcher};
+use crate::warc::{self, Exchange, Revisit, WarcError, WarcWriter};
+
+/// The most a parser is handed of one (possibly compressed) body.
+pub const PARSE_LIMIT: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Warc(#[from] WarcError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("{url}: more than {limit} redirects")]
+    TooManyRedirects { url: String, limit: usize },
+    #[error("{url}: redirect to {target} leaves the allowed scope")]
+    OutOfScope { url: String, target: String },
+    #[error("{url}: redirect with an unusable Location: {location}")]
+    BadRedirect { url: String, location: String },
+    #[error("archive lock poisoned by an earlier failure")]
+    Poisoned,
+}
+
+impl PipelineError {
+    /// A short, stable name for summaries and the failures table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PipelineError::Fetch(e) => e.kind(),
+            PipelineError::Warc(_) => "warc",
+            PipelineError::Archive(_) => "archive",
+            PipelineError::TooManyRedirects { .. } => "redirect_loop",
+            PipelineError::OutOfScope { .. } => "redirect_out_of_scope",
+            PipelineError::BadRedirect { .. } => "redirect_invalid",
+            PipelineError::Poisoned => "internal",
+        }
+    }
+
+    /// Errors of the archive itself (disk full, database gone) stop a run;
+    /// everything else is a fact about one URL.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Warc(_) | PipelineError::Archive(_) | PipelineError::Poisoned
+        )
+    }
+}
+
+/// The WARC writer and the database, shared by every task of a run.
+pub struct Store {
+    pub warc: Mutex<WarcWriter>,
+    pub db: Mutex<Archive>,
+}
+
+impl Store {
+    /// Open the archive in `dir` and a WARC writer in its `warc/` directory.
+    pub fn open(
+        dir: &std::path::Path,
+        max_warc_bytes: u64,
+        info: String,
+    ) -> Result<Self, PipelineError> {
+        let db = Archive::open(dir)?;
+        let warc = WarcWriter::open(&db.warc_dir(), max_warc_bytes, info)?;
+        Ok(Self {
+            warc: Mutex::new(warc),
+            db: Mutex::new(db),
+        })
+    }
+}
+
+/// The `warcinfo` body naming the software and its settings.
+pub fn warcinfo(user_agent: &str, robots: &str) -> String {
+    format!(
+        "software: nianbao/{}\r\nformat: WARC File Format 1.1\r\nconformsTo: http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\nhttp-header-user-agent: {user_agent}\r\nrobots: {robots}\r\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Options for archiving one URL.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub max_redirects: usize,
+    /// Which configured source led here, stored with the capture.
+    pub source: Option<String>,
+    /// Ask with the validators of the last capture and write revisits for
+    /// unchanged payloads.
+    pub conditional: bool,
+}
+
+/// What became of one URL.
+#[derive(Debug, Clone)]
+pub struct Archived {
+    /// The URL whose response ended the redirect chain.
+    pub final_url: Url,
+    pub status: u16,
+    pub capture_id: i64,
+    /// `response`, or `revisit` when the payload was already archived.
+    pub record_type: &'static str,
+    pub decoded: Option<DecodeSummary>,
+    pub reports: Vec<Report>,
+    /// The decoded text, for link discovery by the crawl.
+    pub text: Option<String>,
+    pub content_type: Option<String>,
+    /// Every hop of the redirect chain, first to last.
+    pub hops: Vec<Url>,
+    pub truncated: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecodeSummary {
+    pub encoding: &'static str,
+    pub decision: decode::Decision,
+    pub had_errors: bool,
+    pub rejected: Vec<String>,
+}
+
+/// Fetch `url` (following redirects that `in_scope` accepts), snapshot every
+/// hop, decode and extract the final page, index it all.
+pub async fn archive_url(
+    fetcher: &Fetcher,
+    store: &Store,
+    url: &Url,
+    opts: &Options,
+    in_scope: &(dyn Fn(&Url) -> bool + Sync),
+) -> Result<Archived, PipelineError> {
+    let mut current = url.clone();
+    let mut hops = vec![current.clone()];
+    loop {
+        let prior = if opts.conditional {
+            store
+                .db
+                .lock()
+                .map_err(|_| PipelineError::Poisoned)?
+                .prior_capture(current.as_str())?
+        } else {
+            None
+        };
+        let cond = prior
+            .as_ref()
+            .map(|p| Conditional {
+                etag: p.etag.clone(),
+                last_modified: p.last_modified.clone(),
+            })
+            .unwrap_or_default();
+        let fetched = fetcher.get(&current, &cond).await?;
+        if let Some(target) = redirect_target(&fetched)? {
+            snapshot(store, &fetched, None, opts)?;
+            if hops.len() > opts.max_redirects {
+                return Err(PipelineError::TooManyRedirects {
+                    url: url.to_string(),
+                    limit: opts.max_redirects,
+                });
+            }
+            if !matches!(target.scheme(), "http" | "https") || !in_scope(&target) {
+                return Err(PipelineError::OutOfScope {
+                    url: current.to_string(),
+                    target: target.to_string(),
+                });
+            }
+            if hops.contains(&target) {
+                return Err(PipelineError::TooManyRedirects {
+                    url: url.to_string(),
+                    limit: opts.max_redirects,
+                });
+            }
+            hops.push(target.clone());
+            current = target;
+            continue;
+        }
+        return finish(store, fetched, prior, opts, hops);
+    }
+}
+
+fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
+    if !matches!(f.status, 301 | 302 | 303 | 307 | 308) {
+        return Ok(None);
+    }
+    let Some(location) = f.header("location") else {
+        return Ok(None);
+    };
+    f.url
+        .join(location.trim())
+        .map(Some)
+        .map_err(|_| PipelineError::BadRedirect {
+            url: f.url.to_string(),
+            location,
+        })
+}
+
+fn finish(
+    store: &Store,
+    fetched: Fetched,
+    prior: Option<crate::archive::PriorCapture>,
+    opts: &Options,
+    hops: Vec<Url>,
+) -> Result<Archived, PipelineError> {
+    let content_type = fetched.header("content-type");
+    let digest = warc::sha1_digest(&fetched.body);
+    let unchanged = prior.as_ref().filter(|p| {
+        fetched.status == 304
+            || (fetched.truncated.is_none()
+                && (200..300).contains(&fetched.status)
+                && p.payload_digest == digest)
+    });
+    if let Some(prior) = unchanged {
+        let capture_id = snapshot(store, &fetched, Some(prior), opts)?;
+        return Ok(Archived {
+            final_url: fetched.url.clone(),
+            status: fetched.status,
+            capture_id,
+            record_type: "revisit",
+            decoded: None,
+            reports: Vec::new(),
+            text: None,
+            content_type,
+            hops,
+            truncated: None,
+        });
+    }
+    let capture_id = snapshot(store, &fetched, None, opts)?;
+    let (decoded, text, reports) = analyse(&fetched, content_type.as_deref());
+    let db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
+    if let Some(d) = &decoded {
+        db.set_encoding(
+            capture_id,
+            d.encoding,
+            d.decision.as_str(),
+            d.had_errors,
+            &d.rejected,
+        )?;
+    }
+    drop(db);
+    if !reports.is_empty() {
+        let mut db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
+        db.replace_reports(capture_id, &reports)?;
+    }
+    Ok(Archived {
+        final_url: fetched.url.clone(),
+        status: fetched.status,
+        capture_id,
+        record_type: "response",
+        decoded,
+        reports,
+        text,
+        content_type,
+        hops,
+        truncated: fetched.truncated,
+    })
+}
+
+/// Decode and extract a body, if it is text worth reading.
+fn analyse(
+    fetched: &Fetched,
+    content_type: Option<&str>,
+) -> (Option<DecodeSummary>, Option<String>, Vec<Report>) {
+    if !(200..300).contains(&fetched.status) {
+        return (None, None, Vec::new());
+    }
+    let entity = fetched.entity(PARSE_LIMIT);
+    match analyse_entity(&entity, content_type) {
+        Some((d, reports)) => {
+            let summary = DecodeSummary {
+                encoding: d.encoding,
+                decision: d.decision,
+                had_errors: d.had_errors,
+                rejected: d.rejected_labels.clone(),
+            };
+            (Some(summary), Some(d.text), reports)
+        }
+        None => (None, None, Vec::new()),
+    }
+}
+
+/// Decode + extract an entity body by its content type; `None` for bodies
+/// that are not text (images, archives, unknown binaries).
+pub fn analyse_entity(entity: &[u8], content_type: Option<&str>) -> Option<(Decoded, Vec<Report>)> {
+    let mime = content_type
+        .and_then(|c| c.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_html = mime.contains("html") || (mime.is_empty() && looks_like_html(entity));
+    let is_text = mime.starts_with("text/") || mime.contains("xml");
+    if !(is_html || is_text) {
+        return None;
+    }
+    let decoded = decode::decode(entity, content_type);
+    let reports = if is_html {
+        extract::extract_html(&decoded.text)
+    } else {
+        extract::extract_text(&decoded.text)
+    };
+    Some((decoded, reports))
+}
+
+fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(bytes.get(..512.min(bytes.len())).unwrap_or_default())
+        .to_ascii_lowercase();
+    head.contains("<html") || head.contains("<!doctype html") || head.contains("<head")
+}
+
+/// Write the WARC record(s) of one exchange, then index them. A revisit is
+/// written when `prior` holds the same payload.
+fn snapshot(
+    store: &Store,
+    f: &Fetched,
+    prior: Option<&crate::archive::PriorCapture>,
+    opts: &Options,
+) -> Result<i64, PipelineError> {
+    let target_uri = f.url.as_str();
+    let mut warc = store.warc.lock().map_err(|_| PipelineError::Poisoned)?;
+    let (location, digest, record_type, refers_to) = match prior {
+        Some(p) => {
+            let profile = if f.status == 304 {
+                warc::PROFILE_NOT_MODIFIED
+            } else {
+                warc::PROFILE_IDENTICAL
+            };
+            let loc = warc.write_revisit(&Revisit {
+                target_uri,
+                date: f.date,
+                ip: f.ip,
+                request_head: &f.request_head,
+                response_head: &f.response_head,
+                profile,
+                payload_digest: &p.payload_digest,
+                refers_to_uri: &p.url,
+                refers_to_date: &p.fetched_at,
+                refers_to_record: Some(&p.warc_record_id),
+            })?;
+            (loc, p.payload_digest.clone(), "revisit", Some(p.id))
+        }
+        None => {
+            let written = warc.write_exchange(&Exchange {
+                target_uri,
+                date: f.date,
+                ip: f.ip,
+                request_head: &f.request_head,
+                response_head: &f.response_head,
+                body: &f.body,
+                truncated: f.truncated,
+            })?;
+            (written.response, written.payload_digest, "response", None)
+        }
+    };
+    drop(warc);
+    let capture = NewCapture {
+        url: target_uri.to_string(),
+        fetched_at: warc::warc_date(f.date),
+        status: f.status,
+        headers: f
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect(),
+        content_type: f.header("content-type"),
+        record_type,
+        payload_digest: digest,
+        payload_length: f.body.len() as u64,
+        truncated: f.truncated.map(str::to_string),
+        warc_file: location.file,
+        warc_offset: location.offset,
+        warc_length: location.length,
+        warc_record_id: location.record_id,
+        ip: f.ip.map(|ip| ip.to_string()),
+        refers_to,
+        source: opts.source.clone(),
+        etag: f.header("etag"),
+        last_modified: f.header("last-modified"),
+        ..NewCapture::default()
+    };
+    let db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
+    Ok(db.insert_capture(&capture)?)
+}

@@ -1,0 +1,519 @@
+//! WARC/1.1 snapshots: what the server sent, kept byte for byte.
+//!
+//! One gzip member per record, so that any record can be read back from its
+//! offset (what CDXJ indexes point to). Files are opened for appending only and
+//! never rewritten; a writer always starts a fresh file and rolls over at a size
+//! limit. A record is flushed and synced before its location is returned, so a
+//! location stored elsewhere always points at a complete record. A torn record
+//! left at the end of a file by a killed process is cut off on the next open,
+//! kept beside the file as `*.torn`, and never read as data.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use data_encoding::BASE32;
+use flate2::{bufread::GzDecoder, write::GzEncoder, Compression};
+use sha1::{Digest, Sha1};
+
+/// Profile of a revisit whose payload equals an earlier capture's.
+pub const PROFILE_IDENTICAL: &str =
+    "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
+/// Profile of a revisit answered `304 Not Modified`.
+pub const PROFILE_NOT_MODIFIED: &str =
+    "http://netpreserve.org/warc/1.1/revisit/server-not-modified";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarcError {
+    #[error("WARC file {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("WARC file {path} at offset {offset}: not a WARC record ({why})")]
+    Malformed {
+        path: PathBuf,
+        offset: u64,
+        why: String,
+    },
+}
+
+/// Where a record landed: enough to read it back and to cite it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// File name inside the WARC directory.
+    pub file: String,
+    pub offset: u64,
+    /// Compressed length of the record's gzip member.
+    pub length: u64,
+    pub record_id: String,
+}
+
+/// One HTTP exchange to snapshot.
+#[derive(Debug, Clone)]
+pub struct Exchange<'a> {
+    /// Percent-encoded absolute URI (`url::Url::as_str`).
+    pub target_uri: &'a str,
+    pub date: DateTime<Utc>,
+    pub ip: Option<IpAddr>,
+    /// The request as sent: request line and headers, CRLF-terminated.
+    pub request_head: &'a [u8],
+    /// The response status line and headers as received, CRLF-terminated,
+    /// without any `Transfer-Encoding` that was undone.
+    pub response_head: &'a [u8],
+    /// The entity body as received (after de-chunking, before any decompression).
+    pub body: &'a [u8],
+    /// `Some("length")` or `Some("time")` when the body was cut short.
+    pub truncated: Option<&'a str>,
+}
+
+/// A revisit of a URL whose payload was already archived.
+#[derive(Debug, Clone)]
+pub struct Revisit<'a> {
+    pub target_uri: &'a str,
+    pub date: DateTime<Utc>,
+    pub ip: Option<IpAddr>,
+    pub request_head: &'a [u8],
+    pub response_head: &'a [u8],
+    pub profile: &'a str,
+    pub payload_digest: &'a str,
+    pub refers_to_uri: &'a str,
+    pub refers_to_date: &'a str,
+    pub refers_to_record: Option<&'a str>,
+}
+
+/// The records written for one exchange.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub response: Location,
+    pub request: Location,
+    pub payload_digest: String,
+}
+
+/// Appends records to `.warc.gz` files in one directory.
+pub struct WarcWriter {
+    dir: PathBuf,
+    max_file_bytes: u64,
+    info: String,
+    current: Option<OpenFile>,
+    serial: u32,
+}
+
+struct OpenFile {
+    file: File,
+    name: String,
+    len: u64,
+}
+
+/// `sha1:` + base32 of the SHA-1 of `bytes`, as Heritrix and wget write it.
+pub fn sha1_digest(bytes: &[u8]) -> String {
+    format!("sha1:{}", BASE32.encode(&Sha1::digest(bytes)))
+}
+
+/// ISO 8601 UTC with seconds, the form WARC-Date and CDXJ timestamps share.
+pub fn warc_date(date: DateTime<Utc>) -> String {
+    date.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn new_record_id() -> String {
+    format!("<urn:uuid:{}>", uuid::Uuid::new_v4())
+}
+
+impl WarcWriter {
+    /// Open the WARC directory, repairing a torn tail left by a killed writer.
+    /// `info` is the `application/warc-fields` body of each file's warcinfo.
+    pub fn open(dir: &Path, max_file_bytes: u64, info: String) -> Result<Self, WarcError> {
+        std::fs::create_dir_all(dir).map_err(|source| WarcError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        for path in warc_files(dir)? {
+            repair_torn_tail(&path)?;
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            max_file_bytes: max_file_bytes.max(1),
+            info,
+            current: None,
+            serial: 0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Write the `request` and `response` records of one exchange.
+    pub fn write_exchange(&mut self, ex: &Exchange<'_>) -> Result<Written, WarcError> {
+        let payload_digest = sha1_digest(ex.body);
+        let response_id = new_record_id();
+        let request_id = new_record_id();
+        let date = warc_date(ex.date);
+
+        let mut block = ex.response_head.to_vec();
+        block.extend_from_slice(ex.body);
+        let mut headers = vec![
+            ("WARC-Type", "response".to_string()),
+            ("WARC-Record-ID", response_id.clone()),
+            ("WARC-Date", date.clone()),
+            ("WARC-Target-URI", ex.target_uri.to_string()),
+            ("Content-Type", "application/http; msgtype=response".into()),
+            ("WARC-Payload-Digest", payload_digest.clone()),
+        ];
+        if let Some(ip) = ex.ip {
+            headers.push(("WARC-IP-Address", ip.to_string()));
+        }
+        if let Some(why) = ex.truncated {
+            headers.push(("WARC-Truncated", why.to_string()));
+        }
+        let response = self.write_record(&headers, &block)?;
+
+        let mut headers = vec![
+            ("WARC-Type", "request".to_string()),
+            ("WARC-Record-ID", request_id),
+            ("WARC-Date", date),
+            ("WARC-Target-URI", ex.target_uri.to_string()),
+            ("WARC-Concurrent-To", response_id),
+            ("Content-Type", "application/http; msgtype=request".into()),
+        ];
+        if let Some(ip) = ex.ip {
+            headers.push(("WARC-IP-Address", ip.to_string()));
+        }
+        let request = self.write_record(&headers, ex.request_head)?;
+        Ok(Written {
+            response,
+            request,
+            payload_digest,
+        })
+    }
+
+    /// Write a `revisit` record: the response headers only, pointing at the
+    /// earlier capture that holds the payload.
+    pub fn write_revisit(&mut self, rv: &Revisit<'_>) -> Result<Location, WarcError> {
+        let id = new_record_id();
+        let mut headers = vec![
+            ("WARC-Type", "revisit".to_string()),
+            ("WARC-Record-ID", id.clone()),
+            ("WARC-Date", warc_date(rv.date)),
+            ("WARC-Target-URI", rv.target_uri.to_string()),
+            ("WARC-Profile", rv.profile.to_string()),
+            ("WARC-Refers-To-Target-URI", rv.refers_to_uri.to_string()),
+            ("WARC-Refers-To-Date", rv.refers_to_date.to_string()),
+            ("WARC-Payload-Digest", rv.payload_digest.to_string()),
+            ("Content-Type", "application/http; msgtype=response".into()),
+        ];
+        if let Some(refers) = rv.refers_to_record {
+            headers.push(("WARC-Refers-To", refers.to_string()));
+        }
+        if let Some(ip) = rv.ip {
+            headers.push(("WARC-IP-Address", ip.to_string()));
+        }
+        let location = self.write_record(&headers, rv.response_head)?;
+        let request_headers = vec![
+            ("WARC-Type", "request".to_string()),
+            ("WARC-Record-ID", new_record_id()),
+            ("WARC-Date", warc_date(rv.date)),
+            ("WARC-Target-URI", rv.target_uri.to_string()),
+            ("WARC-Concurrent-To", id),
+            ("Content-Type", "application/http; msgtype=request".into()),
+        ];
+        self.write_record(&request_headers, rv.request_head)?;
+        Ok(location)
+    }
+
+    fn write_record(
+        &mut self,
+        headers: &[(&str, String)],
+        block: &[u8],
+    ) -> Result<Location, WarcError> {
+        let record_id = headers
+            .iter()
+            .find(|(k, _)| *k == "WARC-Record-ID")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let member = gzip_member(&record_bytes(headers, block));
+        let max = self.max_file_bytes;
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|f| f.len > 0 && f.len + member.len() as u64 > max)
+        {
+            self.current = None;
+        }
+        if self.current.is_none() {
+            self.start_file()?;
+        }
+        let dir = self.dir.clone();
+        let Some(open) = self.current.as_mut() else {
+            return Err(WarcError::Malformed {
+                path: dir,
+                offset: 0,
+                why: "no open WARC file".into(),
+            });
+        };
+        let offset = open.len;
+        let written = open
+            .file
+            .write_all(&member)
+            .and_then(|()| open.file.sync_data());
+        if let Err(source) = written {
+            // A partial member (full disk) must not stay in front of later ones.
+            let _ = open.file.set_len(offset);
+            let path = dir.join(&open.name);
+            self.current = None;
+            return Err(WarcError::Io { path, source });
+        }
+        open.len += member.len() as u64;
+        Ok(Location {
+            file: open.name.clone(),
+            offset,
+            length: member.len() as u64,
+            record_id,
+        })
+    }
+
+    fn start_file(&mut self) -> Result<(), WarcError> {
+        let name = loop {
+            self.serial += 1;
+            let name = format!(
+                "NIANBAO-{}-{:05}-{}.warc.gz",
+                Utc::now().format("%Y%m%d%H%M%S"),
+                self.serial,
+                std::process::id()
+            );
+            if !self.dir.join(&name).exists() {
+                break name;
+            }
+        };
+        let path = self.dir.join(&name);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| WarcError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        self.current = Some(OpenFile {
+            file,
+            name: name.clone(),
+            len: 0,
+        });
+        let headers = vec![
+            ("WARC-Type", "warcinfo".to_string()),
+            ("WARC-Record-ID", new_record_id()),
+            ("WARC-Date", warc_date(Utc::now())),
+            ("WARC-Filename", name),
+            ("Content-Type", "application/warc-fields".into()),
+        ];
+        let info = self.info.clone();
+        self.write_record(&headers, info.as_bytes()).map(|_| ())
+    }
+}
+
+fn record_bytes(headers: &[(&str, String)], block: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(block.len() + 512);
+    out.extend_from_slice(b"WARC/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n", block.len()).as_bytes());
+    out.extend_from_slice(format!("WARC-Block-Digest: {}\r\n\r\n", sha1_digest(block)).as_bytes());
+    out.extend_from_slice(block);
+    out.extend_from_slice(b"\r\n\r\n");
+    out
+}
+
+fn gzip_member(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3 + 64),
+        Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// All `.warc.gz` files of a directory, oldest name first.
+pub fn warc_files(dir: &Path) -> Result<Vec<PathBuf>, WarcError> {
+    let io_err = |source| WarcError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_err)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Counts the bytes pulled from the file, so member boundaries are known.
+struct Counting<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// The gzip members of a WARC file.
+#[derive(Debug, Clone, Default)]
+pub struct Members {
+    /// Offset and compressed length of each complete member.
+    pub spans: Vec<(u64, u64)>,
+    /// End of the last complete member; bytes after it are torn.
+    pub good_end: u64,
+    /// Size of the file.
+    pub size: u64,
+}
+
+/// Find the complete gzip members of a file.
+pub fn members(path: &Path) -> Result<Members, WarcError> {
+    let file = File::open(path).map_err(|source| WarcError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = BufReader::new(Counting {
+        inner: file,
+        count: 0,
+    });
+    let mut found = Vec::new();
+    let mut good_end = 0u64;
+    loop {
+        let at_end = reader.fill_buf().map(|b| b.is_empty()).unwrap_or(true);
+        if at_end {
+            break;
+        }
+        let start = reader.get_ref().count - reader.buffer().len() as u64;
+        let mut dec = GzDecoder::new(&mut reader);
+        if io::copy(&mut dec, &mut io::sink()).is_err() {
+            break;
+        }
+        drop(dec);
+        let end = reader.get_ref().count - reader.buffer().len() as u64;
+        if end <= start {
+            break;
+        }
+        found.push((start, end - start));
+        good_end = end;
+    }
+    Ok(Members {
+        spans: found,
+        good_end,
+        size,
+    })
+}
+
+/// Cut a torn last record off a file, keeping the cut bytes beside it.
+fn repair_torn_tail(path: &Path) -> Result<(), WarcError> {
+    let Members { good_end, size, .. } = members(path)?;
+    if good_end >= size {
+        return Ok(());
+    }
+    let io_err = |source| WarcError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io_err)?;
+    file.seek(SeekFrom::Start(good_end)).map_err(io_err)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(io_err)?;
+    let torn = path.with_extension(format!("torn-{}", Utc::now().format("%Y%m%d%H%M%S")));
+    std::fs::write(&torn, &tail).map_err(|source| WarcError::Io {
+        path: torn.clone(),
+        source,
+    })?;
+    file.set_len(good_end).map_err(io_err)?;
+    file.sync_all().map_err(io_err)?;
+    tracing::warn!(file = %path.display(), bytes = tail.len(), kept = %torn.display(), "torn WARC record cut off");
+    Ok(())
+}
+
+/// A record read back from a file.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub headers: Vec<(String, String)>,
+    pub block: Vec<u8>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// For an `application/http` block: the HTTP head and the entity body.
+    pub fn http_parts(&self) -> (&[u8], &[u8]) {
+        split_head(&self.block)
+    }
+}
+
+/// Split an HTTP message at the blank line ending its head.
+pub fn split_head(message: &[u8]) -> (&[u8], &[u8]) {
+    match message.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => message.split_at(i + 4),
+        None => (message, &[]),
+    }
+}
+
+/// Read the record whose gzip member starts at `offset`.
+pub fn read_record(path: &Path, offset: u64) -> Result<Record, WarcError> {
+    let io_err = |source| WarcError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    GzDecoder::new(BufReader::new(file))
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    parse_record(&bytes).ok_or_else(|| WarcError::Malformed {
+        path: path.to_path_buf(),
+        offset,
+        why: "no WARC/1.1 header block".into(),
+    })
+}
+
+/// Every record of a file, in order.
+pub fn read_all(path: &Path) -> Result<Vec<(u64, Record)>, WarcError> {
+    members(path)?
+        .spans
+        .into_iter()
+        .map(|(offset, _)| read_record(path, offset).map(|r| (offset, r)))
+        .collect()
+}
+
+fn parse_record(bytes: &[u8]) -> Option<Record> {
+    let (head, rest) = split_head(bytes);
+    let head = std::str::from_utf8(head).ok()?;
+    let mut lines = head.split("\r\n");
+    if !lines.next()?.starts_with("WARC/") {
+        return None;
+    }
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))?
+        .1
+        .parse()
+        .ok()?;
+    let block = rest.get(..len)?.to_vec();
+    Some(Record { headers, block })
+}

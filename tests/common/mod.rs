@@ -1,0 +1,211 @@
+//! A real HTTP/1.1 server on loopback for the tests: raw control over every
+//! byte it sends (charsets, chunking, lying headers, slow bodies), and a log
+//! of every request it received, with the time it arrived.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub at: Instant,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What to answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Send the body with `Transfer-Encoding: chunked`, in this many pieces.
+    pub chunks: Option<usize>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        let mut headers = Vec::new();
+        if !content_type.is_empty() {
+            headers.push(("Content-Type".to_string(), content_type.to_string()));
+        }
+        Self {
+            status,
+            headers,
+            body: body.into(),
+            chunks: None,
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn html(body: impl Into<Vec<u8>>) -> Self {
+        Self::new(200, "text/html; charset=utf-8", body)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn chunked(mut self, pieces: usize) -> Self {
+        self.chunks = Some(pieces.max(1));
+        self
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self::new(status, "text/html", "").header("Location", location)
+    }
+}
+
+type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
+
+/// A running server; stops when dropped with the test's runtime.
+pub struct Server {
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Server {
+    /// Serve fixed routes (path with query → reply); anything else is 404.
+    pub async fn routes(ip: &str, routes: Vec<(&str, Reply)>) -> Server {
+        let map: HashMap<String, Reply> = routes
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), r))
+            .collect();
+        Self::start(ip, move |seen: &Seen| {
+            map.get(&seen.path)
+                .cloned()
+                .unwrap_or_else(|| Reply::new(404, "text/plain", "not found"))
+        })
+        .await
+    }
+
+    /// Serve by a handler.
+    pub async fn start(
+        ip: &str,
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let ip: IpAddr = ip.parse().expect("test IP");
+        let listener = TcpListener::bind((ip, 0)).await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let log2 = log.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handler = handler.clone();
+                let log = log2.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, handler, log).await;
+                });
+            }
+        });
+        Server { addr, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.seen().iter().filter(|s| s.path == path).count()
+    }
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    handler: Arc<Handler>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) -> std::io::Result<()> {
+    loop {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1024];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = stream.read(&mut byte).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&byte[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default();
+        let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        let seen = Seen {
+            path,
+            headers,
+            at: Instant::now(),
+        };
+        log.lock().expect("log").push(seen.clone());
+        let reply = handler(&seen);
+        if !reply.delay.is_zero() {
+            tokio::time::sleep(reply.delay).await;
+        }
+        stream.write_all(&encode(&reply)).await?;
+        stream.flush().await?;
+    }
+}
+
+fn encode(reply: &Reply) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {} X\r\n", reply.status).into_bytes();
+    for (k, v) in &reply.headers {
+        out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    match reply.chunks {
+        Some(pieces) => {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+            let size = reply.body.len().div_ceil(pieces).max(1);
+            for chunk in reply.body.chunks(size) {
+                out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
+        None => {
+            out.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", reply.body.len()).as_bytes(),
+            );
+            out.extend_from_slice(&reply.body);
+        }
+    }
+    out
+}
+
+/// Encode text as GBK (GB18030) bytes, as old government sites serve it.
+pub fn gbk(text: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(text).0.into_owned()
+}
