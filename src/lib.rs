@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod config;
 pub mod decode;
+pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod pipeline;

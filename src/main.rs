@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use nianbao::config::Config;
+use nianbao::export::{self, ExportOptions, Filter, OutputFormat};
 use nianbao::extract::Report;
 use nianbao::fetch::Fetcher;
 use nianbao::pipeline::{self, Options, Store};
@@ -51,6 +52,46 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export the archive's figures for analysis: cells, reports, checks,
+    /// wide tables, codebook and manifest (see SCHEMA.md).
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Directory to write into (created if missing; its tables are replaced).
+        #[arg(long, default_value = "export")]
+        out: PathBuf,
+        /// Only reports of this year.
+        #[arg(long)]
+        year: Option<i32>,
+        /// Only reports whose agency (or title) contains this text.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Only reports whose source's region code starts with this (e.g. 44, 440307).
+        #[arg(long)]
+        region: Option<String>,
+        /// CSV: start each file with a byte-order mark so that Excel shows the Chinese.
+        #[arg(long)]
+        excel: bool,
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
+    /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
+    Index {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Rewrite every index, even those newer than their WARC file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Parquet,
+    Jsonl,
 }
 
 fn main() -> ExitCode {
@@ -81,7 +122,73 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             fetch(&config, &url, archive)
         }
         Command::Extract { files, json } => extract(&files, json),
+        Command::Export {
+            format,
+            out,
+            year,
+            agency,
+            region,
+            excel,
+            archive,
+        } => {
+            let config = load_config_if_present(&cli.config)?;
+            let format = match format {
+                ExportFormat::Csv => OutputFormat::Csv,
+                ExportFormat::Parquet => OutputFormat::Parquet,
+                ExportFormat::Jsonl => OutputFormat::Jsonl,
+            };
+            let opts = ExportOptions {
+                archive: archive.unwrap_or_else(|| config.archive.clone()),
+                out,
+                format,
+                filter: Filter {
+                    year,
+                    agency,
+                    region,
+                },
+                excel,
+                regions: config
+                    .sources
+                    .iter()
+                    .filter_map(|s| Some((s.name.clone(), s.region.clone()?)))
+                    .collect(),
+                progress: true,
+            };
+            run_export(&opts)
+        }
+        Command::Index { archive, force } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or_else(|| config.archive.clone());
+            let done = export::index(&dir, force)?;
+            println!(
+                "CDXJ: {} index files written ({} lines), {} already up to date",
+                done.written.len(),
+                done.lines,
+                done.up_to_date.len()
+            );
+            Ok(OK)
+        }
     }
+}
+
+fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {
+    let manifest = export::export(opts)?;
+    for f in &manifest.files {
+        println!("{:>10} rows  {}", f.rows, opts.out.join(&f.name).display());
+    }
+    println!(
+        "exported {} of {} reports ({} cells) in {:.1}s; manifest: {}",
+        manifest.rows("reports"),
+        manifest.archive.reports,
+        manifest.rows("cells"),
+        manifest.elapsed_seconds,
+        opts.out.join("manifest.json").display()
+    );
+    if manifest.rows("reports") == 0 {
+        eprintln!("no report matches: check --year, --agency, --region and --archive");
+        return Ok(FAILED);
+    }
+    Ok(OK)
 }
 
 /// The config file if it exists; built-in defaults otherwise (a one-off fetch

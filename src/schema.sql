@@ -96,15 +96,57 @@ CREATE TABLE frontier (
 );
 CREATE INDEX frontier_state ON frontier(state, source);
 
--- The common question in one SELECT: every figure with its report and provenance.
+-- Views: the common questions in one SELECT each. `nianbao export` reads
+-- v_reports, so a figure's provenance is defined once, here.
+
+-- One row per report: where it was captured, and how its identities fared.
+-- identities: all_hold (every check held) | some_broken (at least one broken)
+-- | partly_checked (none broken, some not checkable) | not_checkable (no
+-- check could be evaluated). latest: 1 when no later capture of the same URL
+-- yielded reports (a re-crawl supersedes it otherwise).
+CREATE VIEW v_reports AS
+SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
+       r.year, r.format,
+       k.url, k.fetched_at, k.status, k.warc_file, k.warc_offset, k.warc_length,
+       k.warc_record_id, k.payload_digest, k.encoding, k.encoding_decision,
+       r.extractor_version,
+       COALESCE(n.cells, 0) AS cells,
+       COALESCE(s.held, 0) AS checks_held,
+       COALESCE(s.broken, 0) AS checks_broken,
+       COALESCE(s.uncheckable, 0) AS checks_uncheckable,
+       CASE WHEN COALESCE(s.broken, 0) > 0 THEN 'some_broken'
+            WHEN COALESCE(s.held, 0) > 0 AND COALESCE(s.uncheckable, 0) = 0 THEN 'all_hold'
+            WHEN COALESCE(s.held, 0) > 0 THEN 'partly_checked'
+            ELSE 'not_checkable' END AS identities,
+       NOT EXISTS (SELECT 1 FROM captures k2 JOIN reports r2 ON r2.capture_id = k2.id
+                   WHERE k2.url = k.url AND k2.id > k.id) AS latest,
+       r.notes
+FROM reports r
+JOIN captures k ON k.id = r.capture_id
+LEFT JOIN (SELECT report_id, COUNT(*) AS cells FROM cells GROUP BY report_id) n
+       ON n.report_id = r.id
+LEFT JOIN (SELECT report_id, SUM(holds = 1) AS held, SUM(holds = 0) AS broken,
+                  SUM(holds IS NULL) AS uncheckable
+           FROM checks GROUP BY report_id) s
+       ON s.report_id = r.id;
+
+-- Every figure with its report and provenance.
 CREATE VIEW v_cells AS
-SELECT r.id AS report_id, r.agency, r.year, r.format, r.title,
+SELECT v.report_id, v.agency, v.source, v.year, v.format, v.title,
        c.table_code AS "table", c.row_code AS "row", c.col_code AS col,
        c.value, c.raw, c.unit,
-       k.url, k.fetched_at, k.warc_file, k.warc_offset, k.warc_record_id,
-       k.payload_digest, r.extractor_version
+       v.url, v.fetched_at, v.warc_file, v.warc_offset, v.warc_length,
+       v.warc_record_id, v.payload_digest, v.extractor_version, v.identities, v.latest
 FROM cells c
-JOIN reports r ON r.id = c.report_id
-JOIN captures k ON k.id = r.capture_id;
+JOIN v_reports v ON v.report_id = c.report_id;
+
+-- Every identity result with its report; difference = left - right.
+CREATE VIEW v_checks AS
+SELECT v.report_id, v.agency, v.source, v.year, v.format,
+       k.identity, k.col, k.holds, k.left_value, k.right_value,
+       k.left_value - k.right_value AS difference,
+       v.url, v.fetched_at, v.warc_record_id, v.latest
+FROM checks k
+JOIN v_reports v ON v.report_id = k.report_id;
 
 PRAGMA user_version = 1;

@@ -1,0 +1,138 @@
+"""Load the exports the tests wrote with pandas and pyarrow, and compare the
+CDXJ nianbao wrote with what cdxj-indexer writes for the same WARC files.
+
+Usage: python3 .ci/check-export.py target/tmp/ci-export
+"""
+import hashlib
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from cdxj_indexer.main import write_cdx_index
+from warcio.archiveiterator import ArchiveIterator
+
+ROOT = Path(sys.argv[1] if len(sys.argv) > 1 else "target/tmp/ci-export")
+# The archive the tests build: 4 reports (one captured twice), 25 figures, 8 identity results.
+EXPECTED_ROWS = {
+    "reports": 4, "cells": 25, "checks": 8,
+    "wide_proactive": 3, "wide_requests": 3, "wide_appeals": 2, "wide_headline": 1,
+}
+passed = 0
+
+
+def check(name, fn):
+    global passed
+    fn()
+    passed += 1
+    print(f"ok   {name}")
+
+
+def load(fmt, table):
+    path = ROOT / fmt / f"{table}.{fmt}"
+    if fmt == "csv":
+        return pd.read_csv(path, encoding="utf-8", keep_default_na=False, na_values=[""],
+                           dtype={"region": "string", "raw": "string", "format": "string"})
+    if fmt == "parquet":
+        return pq.read_table(path).to_pandas()
+    return pd.read_json(path, lines=True, dtype={"region": "string", "raw": "string", "format": "string"})
+
+
+def row_counts():
+    for fmt in ("csv", "parquet", "jsonl"):
+        manifest = json.loads((ROOT / fmt / "manifest.json").read_text(encoding="utf-8"))
+        for table, rows in EXPECTED_ROWS.items():
+            frame = load(fmt, table)
+            assert len(frame) == rows, (fmt, table, len(frame), rows)
+            assert manifest["counts"][table] == rows, (fmt, table, manifest["counts"])
+        for f in manifest["files"]:
+            data = (ROOT / fmt / f["name"]).read_bytes()
+            assert len(data) == f["bytes"], f
+            assert hashlib.sha256(data).hexdigest() == f["sha256"], f
+
+
+def parquet_types():
+    schema = pq.read_schema(ROOT / "parquet" / "cells.parquet")
+    assert schema.field("report_id").type == pa.int64()
+    assert schema.field("value").type == pa.float64()
+    assert schema.field("raw").type == pa.string()
+    assert schema.field("latest").type == pa.bool_()
+    assert schema.field("fetched_at").type == pa.timestamp("us", tz="UTC"), schema.field("fetched_at").type
+    checks = pq.read_schema(ROOT / "parquet" / "checks.parquet")
+    assert checks.field("holds").type == pa.bool_()
+
+
+def hand_picked(fmt):
+    def run():
+        cells = load(fmt, "cells")
+        hk = cells[cells.agency.str.contains("虹口") & (cells.latest == True)]  # noqa: E712
+        pick = lambda t, r, c: hk[(hk["table"] == t) & (hk["row"] == r) & (hk["col"] == c)].iloc[0]
+        assert pick("requests", "new", "total").value == 1134.0
+        assert pick("requests", "new", "total").region == "310109"
+        assert pick("requests", "new", "total").year == 2020
+        money = pick("proactive", "procurement", "amount")
+        assert (money.value, money.unit, money.raw) == (67552.91, "wan_yuan", "67552.91(万元)"), money
+        blank = pick("requests", "new", "legal.research")
+        assert math.isnan(blank.value) and blank.raw == "—", blank
+        assert pick("appeals", "all", "review.total").identities == "some_broken"
+        wide = load(fmt, "wide_requests")
+        assert wide[wide.agency.str.contains("龙岗")]["new.total"].iloc[0] == 50.0
+        headline = load(fmt, "wide_headline")
+        assert headline["requests_received.value"].iloc[0] == 1100.0
+        reports = load(fmt, "reports")
+        assert sorted(reports.identities) == ["not_checkable", "partly_checked", "some_broken", "some_broken"]
+    return run
+
+
+def formats_agree():
+    def norm(frame):
+        frame = frame.copy()
+        frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True).dt.as_unit("us")
+        for col in ("agency", "region", "unit", "raw", "format", "source"):
+            frame[col] = frame[col].astype("string")
+        return frame.sort_values(["report_id", "table", "row", "col"]).reset_index(drop=True)
+    csv, parquet, jsonl = (norm(load(f, "cells")) for f in ("csv", "parquet", "jsonl"))
+    pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
+    pd.testing.assert_frame_equal(jsonl, parquet, check_dtype=False)
+
+
+def cdxj_matches_cdxj_indexer():
+    warcs = sorted((ROOT / "warc").glob("*.warc.gz"))
+    assert warcs, "no WARC files kept by the tests"
+    for warc in warcs:
+        ours = Path(str(warc) + ".cdxj").read_text(encoding="utf-8")
+        out = io.StringIO()
+        write_cdx_index(out, [str(warc)], {"sort": True})
+        theirs = out.getvalue()
+        assert ours == theirs, f"{warc.name}:\nnianbao:\n{ours}\ncdxj-indexer:\n{theirs}"
+        # And each line points at the record it names, as warcio reads the file.
+        lines = [l.split(" ", 2) for l in ours.splitlines()]
+        assert len(lines) >= 5, len(lines)
+        by_offset = {}
+        with open(warc, "rb") as fh:
+            it = ArchiveIterator(fh)
+            for record in it:
+                headers = record.rec_headers
+                it.read_to_end(record)
+                by_offset[it.get_record_offset()] = (
+                    headers.get_header("WARC-Payload-Digest"),
+                    headers.get_header("WARC-Target-URI"),
+                    it.get_record_length(),
+                )
+        for _key, _stamp, blob in lines:
+            j = json.loads(blob)
+            digest, uri, length = by_offset[int(j["offset"])]
+            assert (j["digest"], j["url"], int(j["length"])) == (digest, uri, length), (j, digest, uri, length)
+
+
+check("row counts and checksums match the manifests", row_counts)
+check("parquet columns have real types", parquet_types)
+for fmt in ("csv", "parquet", "jsonl"):
+    check(f"hand-picked values in {fmt}", hand_picked(fmt))
+check("csv, parquet and jsonl hold the same cells", formats_agree)
+check("CDXJ equals cdxj-indexer's, offsets/lengths/digests point at the records", cdxj_matches_cdxj_indexer)
+print(f"check-export: {passed} passed, 0 failed")

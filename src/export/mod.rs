@@ -1,0 +1,228 @@
+//! Exports for researchers and archivists: the archive's figures as tidy
+//! tables (CSV, Parquet, JSON Lines), wide tables per statistics table, the
+//! codebook, a manifest, and CDXJ indexes of the WARC files.
+//!
+//! Owns everything under the export directory and the `*.warc.gz.cdxj` files
+//! beside the WARC files. Reads the database read-only through the views of
+//! `schema.sql`; must not write to the database, change a WARC file, or derive
+//! a figure (a blank stays blank, a broken identity stays broken).
+
+pub mod cdxj;
+pub mod codebook;
+mod csv;
+mod jsonl;
+mod manifest;
+mod parquet;
+pub mod reader;
+pub mod rows;
+pub mod surt;
+pub mod table;
+pub mod wide;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use manifest::{FileEntry, Manifest};
+pub use reader::Filter;
+
+use reader::{Reader, ReportMeta};
+use table::{open_sink, Column, Sink};
+use wide::{Wide, WIDE_TABLES};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("no archive database at {0}: archive something first (`nianbao fetch URL`), or pass --archive DIR")]
+    NoArchive(PathBuf),
+    #[error("archive database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("archive database {path} has schema version {found}, this nianbao reads version {}: use the nianbao that wrote it", crate::archive::SCHEMA_VERSION)]
+    SchemaVersion { path: PathBuf, found: i64 },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("writing CSV {path}: {source}")]
+    Csv { path: PathBuf, source: ::csv::Error },
+    #[error("writing Parquet {path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: ::parquet::errors::ParquetError,
+    },
+    #[error("building Arrow data for {path}: {source}")]
+    Arrow {
+        path: PathBuf,
+        source: arrow_schema::ArrowError,
+    },
+    #[error(transparent)]
+    Warc(#[from] crate::warc::WarcError),
+}
+
+/// The file format of the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Csv,
+    Parquet,
+    Jsonl,
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Csv => "csv",
+            OutputFormat::Parquet => "parquet",
+            OutputFormat::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// What to export, from where, to where.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The archive directory (holding `nianbao.sqlite` and `warc/`).
+    pub archive: PathBuf,
+    /// The export directory; created if missing, its tables replaced.
+    pub out: PathBuf,
+    pub format: OutputFormat,
+    pub filter: Filter,
+    /// CSV only: start each file with a byte-order mark for Excel.
+    pub excel: bool,
+    /// Source name → 行政区划代码, from the configuration.
+    pub regions: HashMap<String, String>,
+    /// Draw a progress bar on stderr (drawn only when it is a terminal).
+    pub progress: bool,
+}
+
+/// Export the archive's tables as `opts` says; returns what was written
+/// (also written to `manifest.json`).
+pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
+    let started = std::time::Instant::now();
+    let reader = Reader::open(&opts.archive)?;
+    let all = reader.reports(&opts.regions)?;
+    let total_reports = all.len();
+    let reports: BTreeMap<i64, ReportMeta> = all
+        .into_iter()
+        .filter(|r| opts.filter.accepts(r))
+        .map(|r| (r.id, r))
+        .collect();
+    std::fs::create_dir_all(&opts.out).map_err(|source| ExportError::Io {
+        path: opts.out.clone(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    files.push(write_table(
+        opts,
+        "reports",
+        &rows::report_columns(),
+        |sink| {
+            reports
+                .values()
+                .try_for_each(|r| sink.write(&rows::report_row(r)))
+        },
+    )?);
+    let bar = progress_bar(opts.progress, reader.cell_count()?);
+    let mut wides: Vec<Wide> = WIDE_TABLES.iter().map(|t| Wide::new(t)).collect();
+    files.push(write_table(opts, "cells", &rows::cell_columns(), |sink| {
+        reader.for_each_cell(|cell| {
+            bar.inc(1);
+            let Some(meta) = reports.get(&cell.report_id) else {
+                return Ok(());
+            };
+            if let Some(w) = wides.iter_mut().find(|w| w.table == cell.table) {
+                w.add(&cell);
+            }
+            sink.write(&rows::cell_row(meta, &cell))
+        })
+    })?);
+    bar.finish_and_clear();
+    let checks = reader.checks()?;
+    files.push(write_table(
+        opts,
+        "checks",
+        &rows::check_columns(),
+        |sink| {
+            checks
+                .iter()
+                .try_for_each(|k| match reports.get(&k.report_id) {
+                    Some(meta) => sink.write(&rows::check_row(meta, k)),
+                    None => Ok(()),
+                })
+        },
+    )?);
+    for w in &wides {
+        let codes = w.codes(&codebook::wide_order(&w.table));
+        let name = format!("wide_{}", w.table);
+        files.push(write_table(opts, &name, &w.columns(&codes), |sink| {
+            w.rows(&codes, &reports)
+                .try_for_each(|row| sink.write(&row))
+        })?);
+    }
+    files.extend(codebook::write(opts)?);
+    let manifest = Manifest::build(opts, &reader, total_reports, &reports, files, started)?;
+    manifest.write(&opts.out.join(manifest::FILE))?;
+    Ok(manifest)
+}
+
+fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("exporting cells {bar:40} {pos}/{len} ({per_sec}, {eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Write one table to `<out>/<name>.<ext>` through `fill`. The file appears
+/// under its name only once complete; a failed table leaves nothing behind.
+pub(crate) fn write_table(
+    opts: &ExportOptions,
+    name: &str,
+    columns: &[Column],
+    fill: impl FnOnce(&mut dyn Sink) -> Result<(), ExportError>,
+) -> Result<FileEntry, ExportError> {
+    write_table_as(opts.format, opts, name, columns, fill)
+}
+
+/// [`write_table`] in a given format.
+pub(crate) fn write_table_as(
+    format: OutputFormat,
+    opts: &ExportOptions,
+    name: &str,
+    columns: &[Column],
+    fill: impl FnOnce(&mut dyn Sink) -> Result<(), ExportError>,
+) -> Result<FileEntry, ExportError> {
+    let file_name = format!("{name}.{}", format.extension());
+    let target = opts.out.join(&file_name);
+    let partial = opts.out.join(format!("{file_name}.partial"));
+    let result = (|| {
+        let mut sink = open_sink(format, &partial, columns, opts.excel)?;
+        fill(sink.as_mut())?;
+        let rows = sink.finish()?;
+        std::fs::rename(&partial, &target).map_err(|source| ExportError::Io {
+            path: target.clone(),
+            source,
+        })?;
+        Ok(rows)
+    })();
+    match result {
+        Ok(rows) => FileEntry::describe(&target, name, rows),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// (Re)write the CDXJ index beside every WARC file of the archive in `dir`.
+pub fn index(dir: &Path, force: bool) -> Result<cdxj::IndexSummary, ExportError> {
+    cdxj::index_dir(&dir.join(crate::archive::WARC_DIR), force)
+}

@@ -1,0 +1,301 @@
+//! Reading the archive for an export: read-only, through the views of
+//! `schema.sql`, never writing to the database or the WARC files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::ExportError;
+use crate::archive::{DB_FILE, SCHEMA, SCHEMA_VERSION};
+
+/// The views an export reads, in dependency order.
+const VIEWS: [&str; 3] = ["v_reports", "v_cells", "v_checks"];
+
+/// A report with everything a row of any export table needs about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportMeta {
+    pub id: i64,
+    pub capture_id: i64,
+    pub ordinal: i64,
+    pub title: String,
+    pub agency: Option<String>,
+    pub source: Option<String>,
+    /// 行政区划代码 of the source, from the configuration.
+    pub region: Option<String>,
+    pub year: Option<i64>,
+    pub format: String,
+    pub url: String,
+    pub fetched_at: String,
+    pub status: i64,
+    pub warc_file: String,
+    pub warc_offset: i64,
+    pub warc_length: i64,
+    pub warc_record_id: String,
+    pub payload_digest: String,
+    pub encoding: Option<String>,
+    pub encoding_decision: Option<String>,
+    pub extractor_version: String,
+    pub cells: i64,
+    pub checks_held: i64,
+    pub checks_broken: i64,
+    pub checks_uncheckable: i64,
+    pub identities: String,
+    pub latest: bool,
+    pub notes: String,
+}
+
+/// One figure as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellRow {
+    pub report_id: i64,
+    pub table: String,
+    pub row: String,
+    pub col: String,
+    pub value: Option<f64>,
+    pub raw: String,
+    pub unit: Option<String>,
+}
+
+/// One identity result as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRow {
+    pub report_id: i64,
+    pub identity: String,
+    pub col: String,
+    pub holds: Option<bool>,
+    pub left: Option<f64>,
+    pub right: Option<f64>,
+}
+
+/// Which reports to export. Every given condition must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// The report year, exactly.
+    pub year: Option<i32>,
+    /// A part of the agency name as printed (`龙岗` matches `深圳市龙岗区人民政府`).
+    pub agency: Option<String>,
+    /// A prefix of the region code (`44` all of Guangdong, `440307` one district).
+    pub region: Option<String>,
+}
+
+impl Filter {
+    pub fn accepts(&self, r: &ReportMeta) -> bool {
+        let year = self.year.is_none_or(|y| r.year == Some(i64::from(y)));
+        let agency = self.agency.as_deref().is_none_or(|a| {
+            r.agency.as_deref().is_some_and(|x| x.contains(a)) || r.title.contains(a)
+        });
+        let region = self
+            .region
+            .as_deref()
+            .is_none_or(|p| r.region.as_deref().is_some_and(|x| x.starts_with(p)));
+        year && agency && region
+    }
+}
+
+/// An archive database opened for reading.
+pub struct Reader {
+    pub path: PathBuf,
+    conn: Connection,
+}
+
+impl Reader {
+    /// Open `<dir>/nianbao.sqlite` read-only. An archive made before a view
+    /// existed gets it as a temporary view, from the same `schema.sql`.
+    pub fn open(dir: &Path) -> Result<Self, ExportError> {
+        let path = dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(ExportError::NoArchive(path));
+        }
+        let sql = |source| ExportError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(sql)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if version != SCHEMA_VERSION {
+            return Err(ExportError::SchemaVersion {
+                path,
+                found: version,
+            });
+        }
+        let reader = Self { path, conn };
+        reader.ensure_views()?;
+        Ok(reader)
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> ExportError {
+        ExportError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn ensure_views(&self) -> Result<(), ExportError> {
+        for name in VIEWS {
+            let present: bool = self
+                .conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?1)",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.sql(e))?;
+            if present {
+                continue;
+            }
+            if let Some(statement) = view_statement(name) {
+                let temp = statement.replacen("CREATE VIEW", "CREATE TEMP VIEW", 1);
+                self.conn.execute_batch(&temp).map_err(|e| self.sql(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every report, in id order, with its region looked up by source name.
+    pub fn reports(
+        &self,
+        regions: &HashMap<String, String>,
+    ) -> Result<Vec<ReportMeta>, ExportError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT report_id, capture_id, ordinal, title, agency, source, year, format, url,
+                   fetched_at, status, warc_file, warc_offset, warc_length, warc_record_id,
+                   payload_digest, encoding, encoding_decision, extractor_version, cells,
+                   checks_held, checks_broken, checks_uncheckable, identities, latest, notes
+                 FROM v_reports ORDER BY report_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let source: Option<String> = r.get(5)?;
+                Ok(ReportMeta {
+                    id: r.get(0)?,
+                    capture_id: r.get(1)?,
+                    ordinal: r.get(2)?,
+                    title: r.get(3)?,
+                    agency: r.get(4)?,
+                    region: source.as_ref().and_then(|s| regions.get(s).cloned()),
+                    source,
+                    year: r.get(6)?,
+                    format: r.get(7)?,
+                    url: r.get(8)?,
+                    fetched_at: r.get(9)?,
+                    status: r.get(10)?,
+                    warc_file: r.get(11)?,
+                    warc_offset: r.get(12)?,
+                    warc_length: r.get(13)?,
+                    warc_record_id: r.get(14)?,
+                    payload_digest: r.get(15)?,
+                    encoding: r.get(16)?,
+                    encoding_decision: r.get(17)?,
+                    extractor_version: r.get(18)?,
+                    cells: r.get(19)?,
+                    checks_held: r.get(20)?,
+                    checks_broken: r.get(21)?,
+                    checks_uncheckable: r.get(22)?,
+                    identities: r.get(23)?,
+                    latest: r.get(24)?,
+                    notes: r.get(25)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Visit every figure, by report and then in the order it was extracted
+    /// (the order of the printed table).
+    pub fn for_each_cell(
+        &self,
+        mut visit: impl FnMut(CellRow) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT report_id, table_code, row_code, col_code, value, raw, unit
+                 FROM cells ORDER BY report_id, rowid",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let cell = (|| {
+                Ok::<_, rusqlite::Error>(CellRow {
+                    report_id: r.get(0)?,
+                    table: r.get(1)?,
+                    row: r.get(2)?,
+                    col: r.get(3)?,
+                    value: r.get(4)?,
+                    raw: r.get(5)?,
+                    unit: r.get(6)?,
+                })
+            })()
+            .map_err(|e| self.sql(e))?;
+            visit(cell)?;
+        }
+        Ok(())
+    }
+
+    /// Every identity result, by report.
+    pub fn checks(&self) -> Result<Vec<CheckRow>, ExportError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT report_id, identity, col, holds, left_value, right_value
+                 FROM checks ORDER BY report_id, rowid",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CheckRow {
+                    report_id: r.get(0)?,
+                    identity: r.get(1)?,
+                    col: r.get(2)?,
+                    holds: r.get(3)?,
+                    left: r.get(4)?,
+                    right: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// The number of cells, for the progress bar.
+    pub fn cell_count(&self) -> Result<u64, ExportError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM cells", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.sql(e))
+    }
+}
+
+/// The `CREATE VIEW name AS …;` statement of `schema.sql`.
+fn view_statement(name: &str) -> Option<String> {
+    let head = format!("CREATE VIEW {name} AS");
+    let start = SCHEMA.find(&head)?;
+    let end = SCHEMA.get(start..)?.find(";\n")? + start + 1;
+    SCHEMA.get(start..end).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_view_statement_is_found_whole() {
+        for name in VIEWS {
+            let s = view_statement(name).unwrap_or_default();
+            assert!(s.starts_with(&format!("CREATE VIEW {name} AS")), "{name}");
+            assert!(s.ends_with(';'), "{name}: {s}");
+        }
+    }
+}

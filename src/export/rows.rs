@@ -1,0 +1,217 @@
+//! The columns of the long tables (cells, reports, checks) and how one
+//! archive row becomes one export row. The column lists here are the export's
+//! contract with its readers; SCHEMA.md documents each column.
+
+use super::reader::{CellRow, CheckRow, ReportMeta};
+use super::table::{columns, parse_time, Column, Kind, Value};
+
+/// `cells`: one row per figure, long and tidy.
+pub fn cell_columns() -> Vec<Column> {
+    use Kind::*;
+    columns(&[
+        ("report_id", Int),
+        ("agency", Text),
+        ("region", Text),
+        ("source", Text),
+        ("year", Int),
+        ("format", Text),
+        ("table", Text),
+        ("row", Text),
+        ("col", Text),
+        ("value", Float),
+        ("raw", Text),
+        ("unit", Text),
+        ("url", Text),
+        ("fetched_at", Time),
+        ("warc_file", Text),
+        ("warc_offset", Int),
+        ("warc_length", Int),
+        ("warc_record_id", Text),
+        ("payload_digest", Text),
+        ("extractor_version", Text),
+        ("identities", Text),
+        ("latest", Bool),
+    ])
+}
+
+pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
+    vec![
+        Value::Int(r.id),
+        r.agency.clone().into(),
+        r.region.clone().into(),
+        r.source.clone().into(),
+        r.year.into(),
+        r.format.as_str().into(),
+        c.table.as_str().into(),
+        c.row.as_str().into(),
+        c.col.as_str().into(),
+        c.value.into(),
+        c.raw.as_str().into(),
+        c.unit.clone().into(),
+        r.url.as_str().into(),
+        time(&r.fetched_at),
+        r.warc_file.as_str().into(),
+        Value::Int(r.warc_offset),
+        Value::Int(r.warc_length),
+        r.warc_record_id.as_str().into(),
+        r.payload_digest.as_str().into(),
+        r.extractor_version.as_str().into(),
+        r.identities.as_str().into(),
+        Value::Bool(r.latest),
+    ]
+}
+
+/// `reports`: one row per report, identity results counted.
+pub fn report_columns() -> Vec<Column> {
+    use Kind::*;
+    columns(&[
+        ("report_id", Int),
+        ("capture_id", Int),
+        ("ordinal", Int),
+        ("title", Text),
+        ("agency", Text),
+        ("region", Text),
+        ("source", Text),
+        ("year", Int),
+        ("format", Text),
+        ("url", Text),
+        ("fetched_at", Time),
+        ("status", Int),
+        ("warc_file", Text),
+        ("warc_offset", Int),
+        ("warc_length", Int),
+        ("warc_record_id", Text),
+        ("payload_digest", Text),
+        ("encoding", Text),
+        ("encoding_decision", Text),
+        ("extractor_version", Text),
+        ("cells", Int),
+        ("checks_held", Int),
+        ("checks_broken", Int),
+        ("checks_uncheckable", Int),
+        ("identities", Text),
+        ("latest", Bool),
+        ("notes", Text),
+    ])
+}
+
+pub fn report_row(r: &ReportMeta) -> Vec<Value> {
+    vec![
+        Value::Int(r.id),
+        Value::Int(r.capture_id),
+        Value::Int(r.ordinal),
+        r.title.as_str().into(),
+        r.agency.clone().into(),
+        r.region.clone().into(),
+        r.source.clone().into(),
+        r.year.into(),
+        r.format.as_str().into(),
+        r.url.as_str().into(),
+        time(&r.fetched_at),
+        Value::Int(r.status),
+        r.warc_file.as_str().into(),
+        Value::Int(r.warc_offset),
+        Value::Int(r.warc_length),
+        r.warc_record_id.as_str().into(),
+        r.payload_digest.as_str().into(),
+        r.encoding.clone().into(),
+        r.encoding_decision.clone().into(),
+        r.extractor_version.as_str().into(),
+        Value::Int(r.cells),
+        Value::Int(r.checks_held),
+        Value::Int(r.checks_broken),
+        Value::Int(r.checks_uncheckable),
+        r.identities.as_str().into(),
+        Value::Bool(r.latest),
+        r.notes.as_str().into(),
+    ]
+}
+
+/// `checks`: one row per identity result.
+pub fn check_columns() -> Vec<Column> {
+    use Kind::*;
+    columns(&[
+        ("report_id", Int),
+        ("agency", Text),
+        ("region", Text),
+        ("year", Int),
+        ("format", Text),
+        ("identity", Text),
+        ("col", Text),
+        ("holds", Bool),
+        ("left_value", Float),
+        ("right_value", Float),
+        ("difference", Float),
+        ("url", Text),
+        ("fetched_at", Time),
+        ("warc_record_id", Text),
+        ("latest", Bool),
+    ])
+}
+
+pub fn check_row(r: &ReportMeta, k: &CheckRow) -> Vec<Value> {
+    let difference = k.left.zip(k.right).map(|(l, r)| l - r);
+    vec![
+        Value::Int(r.id),
+        r.agency.clone().into(),
+        r.region.clone().into(),
+        r.year.into(),
+        r.format.as_str().into(),
+        k.identity.as_str().into(),
+        k.col.as_str().into(),
+        k.holds.into(),
+        k.left.into(),
+        k.right.into(),
+        difference.into(),
+        r.url.as_str().into(),
+        time(&r.fetched_at),
+        r.warc_record_id.as_str().into(),
+        Value::Bool(r.latest),
+    ]
+}
+
+/// The columns that open every wide table: which report a row is.
+pub fn wide_key_columns() -> Vec<Column> {
+    use Kind::*;
+    columns(&[
+        ("report_id", Int),
+        ("agency", Text),
+        ("region", Text),
+        ("year", Int),
+        ("format", Text),
+        ("title", Text),
+        ("url", Text),
+        ("fetched_at", Time),
+        ("identities", Text),
+        ("latest", Bool),
+    ])
+}
+
+pub fn wide_key_row(r: &ReportMeta) -> Vec<Value> {
+    vec![
+        Value::Int(r.id),
+        r.agency.clone().into(),
+        r.region.clone().into(),
+        r.year.into(),
+        r.format.as_str().into(),
+        r.title.as_str().into(),
+        r.url.as_str().into(),
+        time(&r.fetched_at),
+        r.identities.as_str().into(),
+        Value::Bool(r.latest),
+    ]
+}
+
+/// An archive time as a timestamp; an unreadable one is kept out, not guessed.
+fn time(text: &str) -> Value {
+    match parse_time(text) {
+        Some(t) => Value::Time(t),
+        None => {
+            tracing::warn!(
+                fetched_at = text,
+                "capture time is not ISO 8601; exported as null"
+            );
+            Value::Null
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The shape every exported table shares: typed columns and rows of values,
+//! written through a [`Sink`] whatever the file format. Knows nothing of the
+//! archive or of any one table.
+
+use std::path::Path;
+
+use super::{csv, jsonl, parquet, ExportError, OutputFormat};
+
+/// The type of a column, mapped to one Arrow type and one text form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Int64: ids, years, offsets, counts.
+    Int,
+    /// Float64: figures (a count printed as `1134` is 1134.0; `raw` keeps the text).
+    Float,
+    /// Utf8.
+    Text,
+    /// Boolean.
+    Bool,
+    /// Timestamp(microsecond, UTC); ISO 8601 with `Z` in text formats.
+    Time,
+}
+
+/// One column: its name in every format and its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub kind: Kind,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, kind: Kind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
+/// Build a column list from `(name, kind)` pairs.
+pub fn columns(spec: &[(&str, Kind)]) -> Vec<Column> {
+    spec.iter().map(|(n, k)| Column::new(*n, *k)).collect()
+}
+
+/// One value of a row. `Null` is an empty CSV field, JSON `null`, an Arrow null.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    /// Microseconds since the Unix epoch, UTC.
+    Time(i64),
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::Null, Value::Int)
+    }
+}
+
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Value::Null, Value::Float)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::Null, Value::Text)
+    }
+}
+
+impl From<Option<bool>> for Value {
+    fn from(v: Option<bool>) -> Self {
+        v.map_or(Value::Null, Value::Bool)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+
+/// The ISO 8601 UTC form of a timestamp, as WARC-Date writes it.
+pub fn iso_time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+/// Parse an archive time (`2024-01-02T03:04:05Z`) into microseconds.
+pub fn parse_time(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_micros())
+}
+
+/// A table being written, row by row, in one format.
+pub trait Sink {
+    /// Append one row; `row` has one value per column, in column order.
+    fn write(&mut self, row: &[Value]) -> Result<(), ExportError>;
+    /// Flush and close the file; returns the number of rows written.
+    fn finish(self: Box<Self>) -> Result<u64, ExportError>;
+}
+
+/// Open a sink writing `columns` to `path` in `format`.
+pub fn open_sink(
+    format: OutputFormat,
+    path: &Path,
+    columns: &[Column],
+    excel: bool,
+) -> Result<Box<dyn Sink>, ExportError> {
+    Ok(match format {
+        OutputFormat::Csv => Box::new(csv::CsvSink::create(path, columns, excel)?),
+        OutputFormat::Jsonl => Box::new(jsonl::JsonlSink::create(path, columns)?),
+        OutputFormat::Parquet => Box::new(parquet::ParquetSink::create(path, columns)?),
+    })
+}
