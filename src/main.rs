@@ -51,6 +51,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Re-run decode + extract over every snapshot in the archive (no network),
+    /// replacing the derived rows and reporting what changed.
+    Reextract {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +88,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             fetch(&config, &url, archive)
         }
         Command::Extract { files, json } => extract(&files, json),
+        Command::Reextract { archive } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or(config.archive);
+            let mut db = nianbao::archive::Archive::open(&dir)
+                .with_context(|| format!("opening the archive in {}", dir.display()))?;
+            let changes = nianbao::reextract::reextract(&mut db)?;
+            print!("{changes}");
+            Ok(if changes.unreadable.is_empty() {
+                OK
+            } else {
+                FAILED
+            })
+        }
     }
 }
 
@@ -188,9 +208,10 @@ fn extract(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
                 return Ok(UNUSABLE);
             }
         };
-        let content_type = guess_type(path, &bytes);
-        match pipeline::analyse_entity(&bytes, Some(content_type)) {
-            Some((_, reports)) => all.extend(reports),
+        let content_type = guess_type(path);
+        let name = path.to_string_lossy();
+        match pipeline::analyse_document(&name, &bytes, content_type) {
+            Some(analysis) => all.extend(analysis.reports),
             None => eprintln!("{}: not a text or HTML file", path.display()),
         }
     }
@@ -207,23 +228,17 @@ fn extract(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
     })
 }
 
-/// A content type for a local file, by extension and then by content.
-fn guess_type(path: &std::path::Path, bytes: &[u8]) -> &'static str {
+/// A content type for a local file by its extension; other kinds (PDF, DOCX,
+/// spreadsheets) are told by extension and magic bytes downstream.
+fn guess_type(path: &std::path::Path) -> Option<&'static str> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "html" | "htm" | "shtml" | "xhtml" => "text/html",
-        "txt" | "text" | "md" => "text/plain",
-        _ if bytes
-            .windows(5)
-            .take(2048)
-            .any(|w| w.eq_ignore_ascii_case(b"<html")) =>
-        {
-            "text/html"
-        }
-        _ => "text/plain",
+        "html" | "htm" | "shtml" | "xhtml" => Some("text/html"),
+        "txt" | "text" | "md" => Some("text/plain"),
+        _ => None,
     }
 }
