@@ -126,26 +126,29 @@ pub fn extract_text(text: &str) -> Vec<Report> {
 /// One report per title-led segment that yields figures; if none does, the
 /// titled segments, each with a note.
 fn reports_from_text(text: &str, default_title: Option<String>) -> Vec<Report> {
-    let mut reports: Vec<(Report, usize)> = flat::segments(text, default_title)
+    let mut reports: Vec<(Report, bool, usize)> = flat::segments(text, default_title)
         .into_iter()
         .filter_map(|seg| {
             let read = tables::read(&flat::rows(&seg.lines));
-            if seg.title.is_none() && read.cells.is_empty() {
+            let tables_found = !read.cells.is_empty() || !read.notes.is_empty();
+            if seg.title.is_none() && !tables_found {
                 return None;
             }
             let prose = seg.lines.join("\n");
             let body_chars = prose.chars().filter(|c| labels::is_han(*c)).count();
-            Some((build(seg.title, read, &prose), body_chars))
+            let report = build(seg.title, read, &prose);
+            let found = tables_found || !report.cells.is_empty();
+            Some((report, found, body_chars))
         })
         .collect();
-    if reports.iter().any(|(r, _)| !r.cells.is_empty()) {
-        reports.retain(|(r, _)| !r.cells.is_empty());
+    if reports.iter().any(|(_, found, _)| *found) {
+        reports.retain(|(_, found, _)| *found);
     } else {
         // A listing page names reports without holding any: keep only
         // titles followed by a body of some length.
-        reports.retain(|(_, chars)| *chars >= MIN_BODY_CHARS);
+        reports.retain(|(_, _, chars)| *chars >= MIN_BODY_CHARS);
     }
-    reports.into_iter().map(|(r, _)| r).collect()
+    reports.into_iter().map(|(r, _, _)| r).collect()
 }
 
 /// Chinese characters below which a titled stretch without figures is a
