@@ -346,3 +346,96 @@ fn garbage_never_panics() {
     assert!(extract_text("<<<>>>").is_empty());
     assert!(extract_text("随便一些文字，没有任何报告。\n123\n456").is_empty());
 }
+
+/// A pre-2019 report page: prose only, figures in sentences.
+#[test]
+fn prose_report_page_yields_headline() {
+    let filler = "本机关认真贯彻落实条例要求，进一步推进政府信息公开工作。".repeat(10);
+    let html = page(
+        "某县2016年政府信息公开工作年度报告",
+        &format!(
+            "<div><p>{filler}</p><p>全年新增主动公开政府信息共计120条。</p>\
+             <p>全年共受理政府信息公开申请35件，其中网上申请20件。</p>\
+             <p>发生政府信息公开行政复议案2件，行政诉讼案0件。</p></div>"
+        ),
+    );
+    let reports = extract_html(&html);
+    let r = one(&reports);
+    assert_eq!(r.format, Format::Pre2019);
+    let got: Vec<(&str, Option<f64>)> = r.cells.iter().map(|c| (c.row.as_str(), c.value)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("proactive_items", Some(120.0)),
+            ("requests_received", Some(35.0)),
+            ("requests_online", Some(20.0)),
+            ("reviews", Some(2.0)),
+            ("suits", Some(0.0)),
+        ]
+    );
+}
+
+/// All three tables in one `<table>`, their headings as rows: the
+/// requests row `四、结转下年度继续办理` must not open the appeals table,
+/// the heading `四、…行政复议…` must.
+#[test]
+fn three_tables_in_one() {
+    let v = |n: &str| format!("<td>{n}</td>").repeat(7);
+    let html = page(
+        "某区2020年政府信息公开工作年度报告",
+        &format!(
+            "<table><tr><td><table>\
+             <tr><td colspan=10>二、主动公开政府信息情况</td></tr>\
+             <tr><td colspan=10>第二十条第（一）项</td></tr>\
+             <tr><td>信息内容</td><td>本年新制作数量</td><td>本年新公开数量</td><td>对外公开总数量</td></tr>\
+             <tr><td>规章</td><td>1</td><td>2</td><td>3</td></tr>\
+             <tr><td colspan=10>三、收到和处理政府信息公开申请情况</td></tr>\
+             <tr><td>申请人情况</td></tr>\
+             <tr><td>一、本年新收政府信息公开申请数量</td>{}</tr>\
+             <tr><td>四、结转下年度继续办理</td>{}</tr>\
+             <tr><td colspan=10>四、因政府信息公开工作被申请行政复议、提起行政诉讼情况</td></tr>\
+             <tr><td colspan=5>行政复议</td><td colspan=10>行政诉讼</td></tr>\
+             <tr>{}</tr></table></td></tr></table>",
+            v("1"),
+            v("2"),
+            "<td>3</td>".repeat(15)
+        ),
+    );
+    let reports = extract_html(&html);
+    let r = one(&reports);
+    check(
+        r,
+        &[
+            ("proactive", "rules", "total_published", "3", Some(3.0)),
+            ("requests", "new", "legal.other", "1", Some(1.0)),
+            ("requests", "carried_forward", "total", "2", Some(2.0)),
+            ("appeals", "all", "suit_direct.total", "3", Some(3.0)),
+        ],
+    );
+    assert_eq!(r.cells.len(), 3 + 14 + 15);
+}
+
+/// 2021 format flattened: `(六)其他处理` on its own line, then its items.
+#[test]
+fn flat_other_items_2021() {
+    let v = |n: &str| format!("\n{n}").repeat(7);
+    let text = format!(
+        "2021年某区政府信息公开工作年度报告\n申请人情况\n(六)其他处理\n\
+         1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请{}\n\
+         2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请{}\n3.其他{}",
+        v("1"),
+        v("2"),
+        v("3")
+    );
+    let reports = extract_text(&text);
+    let r = one(&reports);
+    assert_eq!(r.format, Format::V2021);
+    check(
+        r,
+        &[
+            ("requests", "other.no_supplement", "total", "1", Some(1.0)),
+            ("requests", "other.no_fee_paid", "total", "2", Some(2.0)),
+            ("requests", "other.other", "total", "3", Some(3.0)),
+        ],
+    );
+}

@@ -76,6 +76,14 @@ pub fn read(prose: &str) -> Vec<Cell> {
     for (row, raw) in channels(&text) {
         put(row, Some((raw, "分别为")));
     }
+    for (word, row) in CHANNELS {
+        let phrases = [format!("{word}申请"), format!("{word}提交申请")];
+        let phrases: Vec<&str> = phrases.iter().map(String::as_str).collect();
+        put(
+            row,
+            after_words(&text, &phrases, 3, &[]).map(|(raw, _)| (raw, *word)),
+        );
+    }
     put("answered", request_count(&text, &["办结", "答复"]));
     for (row, words) in ANSWERS {
         put(row, after_words(&text, words, 3, &['不']));
@@ -245,6 +253,10 @@ mod tests {
             &[],
         );
         check("行政复议案共29件", &[("reviews", 29.0)]);
+        check(
+            "其中网上申请20件,当面申请3件",
+            &[("requests_in_person", 3.0), ("requests_online", 20.0)],
+        );
         check(
             "新增主动公开政府信息共计3907条",
             &[("proactive_items", 3907.0)],
