@@ -96,7 +96,7 @@ fn requests_page() -> String {
         values_row(["4", "0", "0", "0", "0", "0", "4"])
     ));
     body.push_str(&format!(
-        "<tr><td>6.法律法规规定的其他情形</td>{}</tr>",
+        "<tr><td>6.申请人申请行政复议期间的其他情形</td>{}</tr>",
         values_row(["2", "0", "0", "0", "0", "0", "2"])
     ));
     body.push_str(&format!(

@@ -116,7 +116,7 @@ impl Reader {
             ],
         ) {
             Some(Table::Requests)
-        } else if k.contains("复议") {
+        } else if opens_appeals(&k) {
             Some(Table::Appeals)
         } else if labels::has_any(&k, &["第二十条", "信息内容", "主动公开政府信息情况"])
         {
@@ -349,6 +349,13 @@ impl Reader {
     fn note(&mut self, note: String) {
         self.out.notes.push(note);
     }
+}
+
+/// The appeals heading names review and lawsuit; its header cell is a
+/// bare `行政复议` (or the misprint `行政法复议`). A longer label that only
+/// mentions 复议 (a province's extra requests row) opens nothing.
+fn opens_appeals(key: &str) -> bool {
+    key.contains("复议") && (key.contains("诉讼") || key.chars().count() <= 6)
 }
 
 /// True if the column belongs to the proactive row in either format.
