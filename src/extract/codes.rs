@@ -15,6 +15,9 @@ pub struct CodeEntry {
     pub col: &'static str,
     /// Row and column labels as printed in the national format.
     pub label_zh: String,
+    /// The row's label alone, and the column's (empty for one-column tables).
+    pub row_zh: String,
+    pub col_zh: String,
     pub label_en: String,
     /// The formats whose tables carry this figure.
     pub formats: Vec<Format>,
@@ -410,6 +413,8 @@ pub fn codebook() -> Vec<CodeEntry> {
                     row,
                     col,
                     label_zh: format!("{row_zh}/{col_zh}"),
+                    row_zh: row_zh.to_string(),
+                    col_zh: col_zh.to_string(),
                     label_en: format!("{row_en}: {col_en}"),
                     formats: vec![format],
                     unit: if *col == "amount" { "money" } else { "count" },
@@ -469,6 +474,8 @@ fn count(
         row,
         col,
         label_zh: join(row_zh, col_zh, "/"),
+        row_zh: row_zh.to_string(),
+        col_zh: col_zh.to_string(),
         label_en: join(row_en, col_en, ": "),
         formats: formats.to_vec(),
         unit: "count",
