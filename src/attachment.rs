@@ -242,11 +242,15 @@ fn spreadsheet_text(bytes: &[u8]) -> Result<String, AttachmentError> {
             continue;
         };
         for row in range.rows() {
-            let cells: Vec<String> = row
+            let mut cells: Vec<String> = row
                 .iter()
                 .map(|c| c.to_string().trim().to_string())
                 .collect();
-            if cells.iter().any(|c| !c.is_empty()) {
+            // A sheet is as wide as its widest row: the padding is not data.
+            while cells.last().is_some_and(String::is_empty) {
+                cells.pop();
+            }
+            if !cells.is_empty() {
                 out.push_str(&cells.join(" | "));
                 out.push('\n');
             }
