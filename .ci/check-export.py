@@ -17,9 +17,9 @@ from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 
 ROOT = Path(sys.argv[1] if len(sys.argv) > 1 else "target/tmp/ci-export")
-# The archive the tests build: 4 reports (one captured twice), 25 figures, 8 identity results.
+# The archive the tests build: 4 reports (one captured twice), 27 figures, 8 identity results.
 EXPECTED_ROWS = {
-    "reports": 4, "cells": 25, "checks": 8,
+    "reports": 4, "cells": 27, "checks": 8,
     "wide_proactive": 3, "wide_requests": 3, "wide_appeals": 2, "wide_headline": 1,
 }
 passed = 0
@@ -100,6 +100,16 @@ def formats_agree():
     pd.testing.assert_frame_equal(jsonl, parquet, check_dtype=False)
 
 
+def codebook_names_every_code():
+    book = pd.read_csv(ROOT / "csv" / "codebook.csv", keep_default_na=False)
+    assert len(book) > 200 and not book.duplicated(["table", "row", "col"]).any()
+    cells = load("parquet", "cells")
+    standard = cells[~cells["row"].str.startswith("nonstandard.")]
+    merged = standard.merge(book, on=["table", "row", "col"], how="left", indicator=True)
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"][["table", "row", "col"]]
+    assert (ROOT / "csv" / "codebook.md").read_text(encoding="utf-8").startswith("# Codebook")
+
+
 def cdxj_matches_cdxj_indexer():
     warcs = sorted((ROOT / "warc").glob("*.warc.gz"))
     assert warcs, "no WARC files kept by the tests"
@@ -134,5 +144,6 @@ check("parquet columns have real types", parquet_types)
 for fmt in ("csv", "parquet", "jsonl"):
     check(f"hand-picked values in {fmt}", hand_picked(fmt))
 check("csv, parquet and jsonl hold the same cells", formats_agree)
+check("the codebook names every standard code", codebook_names_every_code)
 check("CDXJ equals cdxj-indexer's, offsets/lengths/digests point at the records", cdxj_matches_cdxj_indexer)
 print(f"check-export: {passed} passed, 0 failed")

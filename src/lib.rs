@@ -1,11 +1,14 @@
 //! nianbao: an archival crawler for Chinese government information-disclosure
 //! annual reports. See ARCHITECTURE.md for the map.
 pub mod archive;
+pub mod attachment;
 pub mod config;
 pub mod decode;
 pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod pipeline;
+pub mod progress;
+pub mod reextract;
 pub mod summary;
 pub mod warc;

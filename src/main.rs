@@ -76,6 +76,13 @@ enum Command {
         #[arg(long)]
         archive: Option<PathBuf>,
     },
+    /// Re-run decode + extract over every snapshot in the archive (no network),
+    /// replacing the derived rows and reporting what changed.
+    Reextract {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
         /// Archive directory (default: the config's `archive`, else ./archive).
@@ -167,6 +174,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 done.up_to_date.len()
             );
             Ok(OK)
+        }
+        Command::Reextract { archive } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or(config.archive);
+            let mut db = nianbao::archive::Archive::open(&dir)
+                .with_context(|| format!("opening the archive in {}", dir.display()))?;
+            let changes = nianbao::reextract::reextract(&mut db)?;
+            print!("{changes}");
+            Ok(if changes.unreadable.is_empty() {
+                OK
+            } else {
+                FAILED
+            })
         }
     }
 }
@@ -295,9 +315,10 @@ fn extract(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
                 return Ok(UNUSABLE);
             }
         };
-        let content_type = guess_type(path, &bytes);
-        match pipeline::analyse_entity(&bytes, Some(content_type)) {
-            Some((_, reports)) => all.extend(reports),
+        let content_type = guess_type(path);
+        let name = path.to_string_lossy();
+        match pipeline::analyse_document(&name, &bytes, content_type) {
+            Some(analysis) => all.extend(analysis.reports),
             None => eprintln!("{}: not a text or HTML file", path.display()),
         }
     }
@@ -314,23 +335,17 @@ fn extract(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
     })
 }
 
-/// A content type for a local file, by extension and then by content.
-fn guess_type(path: &std::path::Path, bytes: &[u8]) -> &'static str {
+/// A content type for a local file by its extension; other kinds (PDF, DOCX,
+/// spreadsheets) are told by extension and magic bytes downstream.
+fn guess_type(path: &std::path::Path) -> Option<&'static str> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "html" | "htm" | "shtml" | "xhtml" => "text/html",
-        "txt" | "text" | "md" => "text/plain",
-        _ if bytes
-            .windows(5)
-            .take(2048)
-            .any(|w| w.eq_ignore_ascii_case(b"<html")) =>
-        {
-            "text/html"
-        }
-        _ => "text/plain",
+        "html" | "htm" | "shtml" | "xhtml" => Some("text/html"),
+        "txt" | "text" | "md" => Some("text/plain"),
+        _ => None,
     }
 }

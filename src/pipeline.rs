@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use url::Url;
 
 use crate::archive::{Archive, ArchiveError, NewCapture};
+use crate::attachment::{self, Kind};
 use crate::decode::{self, Decoded};
 use crate::extract::{self, Report};
 use crate::fetch::{Conditional, FetchError, Fetched, Fetcher};
@@ -259,7 +260,7 @@ fn finish(
     })
 }
 
-/// Decode and extract a body, if it is text worth reading.
+/// Decode and extract a body, if it is a document worth reading.
 fn analyse(
     fetched: &Fetched,
     content_type: Option<&str>,
@@ -268,46 +269,62 @@ fn analyse(
         return (None, None, Vec::new());
     }
     let entity = fetched.entity(PARSE_LIMIT);
-    match analyse_entity(&entity, content_type) {
-        Some((d, reports)) => {
-            let summary = DecodeSummary {
-                encoding: d.encoding,
-                decision: d.decision,
-                had_errors: d.had_errors,
-                rejected: d.rejected_labels.clone(),
-            };
-            (Some(summary), Some(d.text), reports)
-        }
-        None => (None, None, Vec::new()),
-    }
-}
-
-/// Decode + extract an entity body by its content type; `None` for bodies
-/// that are not text (images, archives, unknown binaries).
-pub fn analyse_entity(entity: &[u8], content_type: Option<&str>) -> Option<(Decoded, Vec<Report>)> {
-    let mime = content_type
-        .and_then(|c| c.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let is_html = mime.contains("html") || (mime.is_empty() && looks_like_html(entity));
-    let is_text = mime.starts_with("text/") || mime.contains("xml");
-    if !(is_html || is_text) {
-        return None;
-    }
-    let decoded = decode::decode(entity, content_type);
-    let reports = if is_html {
-        extract::extract_html(&decoded.text)
-    } else {
-        extract::extract_text(&decoded.text)
+    let Some(analysis) = analyse_document(fetched.url.as_str(), &entity, content_type) else {
+        return (None, None, Vec::new());
     };
-    Some((decoded, reports))
+    let summary = analysis.decoded.as_ref().map(|d| DecodeSummary {
+        encoding: d.encoding,
+        decision: d.decision,
+        had_errors: d.had_errors,
+        rejected: d.rejected_labels.clone(),
+    });
+    let text = analysis.decoded.map(|d| d.text);
+    (summary, text, analysis.reports)
 }
 
-fn looks_like_html(bytes: &[u8]) -> bool {
-    let head = String::from_utf8_lossy(bytes.get(..512.min(bytes.len())).unwrap_or_default())
-        .to_ascii_lowercase();
-    head.contains("<html") || head.contains("<!doctype html") || head.contains("<head")
+/// What was read out of one document.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The decoding of an HTML or text document; `None` for attachments.
+    pub decoded: Option<Decoded>,
+    pub reports: Vec<Report>,
+}
+
+/// Decode + extract a document by its kind (HTML, text, PDF, DOCX,
+/// spreadsheet); `None` for bodies that are not documents (images, archives).
+pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) -> Option<Analysis> {
+    let kind = attachment::kind_of(url, content_type, entity)?;
+    match kind {
+        Kind::Html | Kind::Text => {
+            let decoded = decode::decode(entity, content_type);
+            let reports = if kind == Kind::Html {
+                extract::extract_html(&decoded.text)
+            } else {
+                extract::extract_text(&decoded.text)
+            };
+            Some(Analysis {
+                decoded: Some(decoded),
+                reports,
+            })
+        }
+        Kind::Unconvertible => Some(Analysis {
+            decoded: None,
+            reports: Vec::new(),
+        }),
+        _ => {
+            let reports = match attachment::to_text(kind, entity) {
+                Ok(text) => extract::extract_text(&text),
+                Err(e) => {
+                    tracing::warn!(%url, error = %e, "attachment not converted");
+                    Vec::new()
+                }
+            };
+            Some(Analysis {
+                decoded: None,
+                reports,
+            })
+        }
+    }
 }
 
 /// Write the WARC record(s) of one exchange, then index them. A revisit is

@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::extract::{Check, Report};
+use crate::extract::{codebook, Cell, Check, CodeEntry, Report};
 
-/// Render one report as text.
+/// Render one report as text: each table as a grid with its printed labels.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let year = report.year.map_or("?".to_string(), |y| y.to_string());
@@ -16,24 +16,12 @@ pub fn render(report: &Report) -> String {
         report.agency.as_deref().unwrap_or("?"),
         report.format.as_str()
     );
+    let book = codebook();
     for table in ["proactive", "requests", "appeals", "headline"] {
-        let cells: Vec<_> = report.cells.iter().filter(|c| c.table == table).collect();
-        if cells.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n  [{table}] {}", table_title(table));
-        for c in cells {
-            let value = c.value.map_or("—".to_string(), format_number);
-            let unit = c
-                .unit
-                .as_deref()
-                .map(|u| format!(" {u}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "    {:<34} {:<24} {:>14}{unit}   (printed: {})",
-                c.row, c.col, value, c.raw
-            );
+        let cells: Vec<&Cell> = report.cells.iter().filter(|c| c.table == table).collect();
+        if !cells.is_empty() {
+            let _ = writeln!(out, "\n  {}", table_title(table));
+            out.push_str(&grid(&cells, &book));
         }
     }
     if !report.checks.is_empty() {
@@ -45,6 +33,108 @@ pub fn render(report: &Report) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "  note: {note}");
     }
+    out
+}
+
+/// Rows in the order printed, columns in the order first seen; each row
+/// labelled in Chinese, each column headed by its label.
+fn grid(cells: &[&Cell], book: &[CodeEntry]) -> String {
+    let mut rows: Vec<&str> = Vec::new();
+    let mut cols: Vec<&str> = Vec::new();
+    for c in cells {
+        if !rows.contains(&c.row.as_str()) {
+            rows.push(&c.row);
+        }
+        if !cols.contains(&c.col.as_str()) {
+            cols.push(&c.col);
+        }
+    }
+    let entry = |row: &str, col: &str| {
+        book.iter()
+            .find(|e| e.table == cells[0].table && e.row == row && e.col == col)
+    };
+    let appeals = cells[0].table == "appeals";
+    let row_label = |row: &str| {
+        if appeals {
+            return String::new();
+        }
+        cells
+            .iter()
+            .find(|c| c.row == row)
+            .and_then(|c| entry(row, &c.col))
+            .map_or_else(|| row.to_string(), |e| e.row_zh.clone())
+    };
+    let col_label = |col: &str| {
+        cells
+            .iter()
+            .find(|c| c.col == col)
+            .and_then(|c| entry(&c.row, col))
+            .map(|e| {
+                if appeals {
+                    e.label_zh.clone()
+                } else {
+                    e.col_zh.clone()
+                }
+            })
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| col.to_string())
+    };
+    let mut out = String::new();
+    let header: Vec<String> = cols.iter().map(|c| col_label(c)).collect();
+    let _ = writeln!(out, "    {} | {}", pad("", LABEL_WIDTH), header.join(" | "));
+    for row in rows {
+        let values: Vec<String> = cols
+            .iter()
+            .map(|col| {
+                cells
+                    .iter()
+                    .find(|c| c.row == row && c.col == *col)
+                    .map_or(String::new(), |c| cell_text(c))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {} | {}",
+            pad(&row_label(row), LABEL_WIDTH),
+            values.join(" | ")
+        );
+    }
+    out
+}
+
+fn cell_text(c: &Cell) -> String {
+    let value = c.value.map_or_else(|| c.raw.clone(), format_number);
+    match c.unit.as_deref() {
+        Some("wan_yuan") => format!("{value} 万元"),
+        Some("yuan") => format!("{value} 元"),
+        _ => value,
+    }
+}
+
+/// Display columns of the row-label column (a CJK character takes two).
+const LABEL_WIDTH: usize = 44;
+
+fn display_width(c: char) -> usize {
+    if c >= '\u{2E80}' {
+        2
+    } else {
+        1
+    }
+}
+
+/// Cut or pad a label to `width` display columns.
+fn pad(label: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in label.chars() {
+        let w = display_width(c);
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', width - used));
     out
 }
 

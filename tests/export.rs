@@ -41,6 +41,8 @@ fn cell(
         raw: raw.into(),
         value,
         unit: unit.map(str::to_string),
+        standard: !row.starts_with("nonstandard."),
+        label: String::new(),
     }
 }
 
@@ -97,6 +99,7 @@ fn hongkou_2020() -> Report {
                 None,
             ),
             cell("requests", "new", "legal.research", "—", None, None),
+            cell("requests", "nonstandard.1", "total", "3", Some(3.0), None),
             cell("appeals", "all", "review.upheld", "13", Some(13.0), None),
             cell("appeals", "all", "review.total", "17", Some(17.0), None),
         ],
@@ -370,7 +373,7 @@ async fn one_archive_in_every_format_is_kept_for_ci() {
     ] {
         let out = keep.join(format.extension());
         let manifest = export::export(&options(&built, &out, format)).unwrap();
-        assert_eq!(manifest.rows("cells"), 25);
+        assert_eq!(manifest.rows("cells"), 27);
     }
     export::index(&built.dir, true).unwrap();
     let warcs = keep.join("warc");
@@ -390,7 +393,7 @@ async fn csv_cells_match_the_archive_value_by_value() {
     let expected = expected_cells(&built);
     let rows = read_csv(&out.join("cells.csv"));
     assert_eq!(rows.len(), expected.len());
-    assert_eq!(rows.len(), 10 + 10 + 3 + 2);
+    assert_eq!(rows.len(), 11 + 11 + 3 + 2);
     assert_eq!(manifest.rows("cells"), expected.len() as u64);
     let mut seen = HashSet::new();
     for row in &rows {
@@ -506,7 +509,7 @@ async fn reports_checks_and_wide_tables_agree_with_the_cells() {
         ("2", "1", "0")
     );
     assert_eq!(hk["identities"], "some_broken");
-    assert_eq!(hk["cells"], "10");
+    assert_eq!(hk["cells"], "11");
     assert_eq!(hk["status"], "200");
     assert_eq!(hk["notes"], "[\"表格含非标准行\"]");
     assert_eq!(by_title("虹口区2020", "false")["identities"], "some_broken");
@@ -543,7 +546,12 @@ async fn reports_checks_and_wide_tables_agree_with_the_cells() {
             .map(|c| c["report_id"].as_str())
             .collect();
         assert_eq!(wide.len(), ids.len(), "{table}");
-        for c in cells.iter().filter(|c| c["table"] == table) {
+        let standard = |c: &&HashMap<String, String>| !c["row"].starts_with("nonstandard.");
+        for c in cells
+            .iter()
+            .filter(|c| c["table"] == table)
+            .filter(standard)
+        {
             let w = wide
                 .iter()
                 .find(|w| w["report_id"] == c["report_id"])
@@ -562,6 +570,79 @@ async fn reports_checks_and_wide_tables_agree_with_the_cells() {
         .unwrap();
     assert_eq!(hk_wide["new.total"], "1134");
     assert_eq!(hk_wide["other.other.total"], "");
+    assert!(
+        hk_wide.keys().all(|k| !k.starts_with("nonstandard.")),
+        "a non-standard row means something else in every report: no wide column"
+    );
+}
+
+#[tokio::test]
+async fn the_codebook_names_every_standard_code_and_orders_the_wide_columns() {
+    let built = build_archive().await;
+    let out = built.dir.parent().unwrap().join("out-codebook");
+    let manifest = export::export(&options(&built, &out, OutputFormat::Parquet)).unwrap();
+    let book = nianbao::extract::codebook();
+    let rows = read_csv(&out.join("codebook.csv"));
+    assert_eq!(rows.len(), book.len());
+    assert_eq!(manifest.rows("codebook"), book.len() as u64);
+    assert!(out.join("codebook.parquet").is_file());
+    let known: HashSet<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r["table"].clone(), r["row"].clone(), r["col"].clone()))
+        .collect();
+    let cells = parquet_batches(&out.join("cells.parquet"));
+    for b in &cells {
+        let (t, r, c) = (
+            column::<StringArray>(b, "table"),
+            column::<StringArray>(b, "row"),
+            column::<StringArray>(b, "col"),
+        );
+        for i in 0..b.num_rows() {
+            let key = (
+                t.value(i).to_string(),
+                r.value(i).to_string(),
+                c.value(i).to_string(),
+            );
+            assert!(
+                key.1.starts_with("nonstandard.") || known.contains(&key),
+                "{key:?}"
+            );
+        }
+    }
+    let amount = rows
+        .iter()
+        .find(|r| r["table"] == "proactive" && r["row"] == "procurement" && r["col"] == "amount")
+        .unwrap();
+    assert_eq!(
+        (amount["unit"].as_str(), amount["formats"].as_str()),
+        ("money", "2019")
+    );
+    assert_eq!(amount["wide_column"], "procurement.amount");
+    let other = rows
+        .iter()
+        .find(|r| r["table"] == "requests" && r["row"] == "other.other" && r["col"] == "total")
+        .unwrap();
+    assert_eq!(other["formats"], "2021");
+    assert!(!other["label_zh"].is_empty() && !other["label_en"].is_empty());
+    let md = std::fs::read_to_string(out.join("codebook.md")).unwrap();
+    assert!(md.contains("| `new` | `natural_person` |"), "{md}");
+
+    // Wide columns follow the codebook's order.
+    let order = nianbao::export::codebook::wide_order("requests");
+    let wide = parquet_batches(&out.join("wide_requests.parquet"));
+    let names: Vec<String> = wide[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| order.contains(n))
+        .collect();
+    let positions: Vec<usize> = names
+        .iter()
+        .map(|n| order.iter().position(|o| o == n).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    assert!(names.len() >= 7, "{names:?}");
 }
 
 fn parquet_batches(path: &Path) -> Vec<arrow_array::RecordBatch> {
@@ -798,7 +879,7 @@ async fn an_archive_without_the_views_is_exported_through_temporary_ones() {
     drop(conn);
     let out = built.dir.parent().unwrap().join("out-noviews");
     let manifest = export::export(&options(&built, &out, OutputFormat::Csv)).unwrap();
-    assert_eq!(manifest.rows("cells"), 25);
+    assert_eq!(manifest.rows("cells"), 27);
     let conn = Connection::open(built.dir.join("nianbao.sqlite")).unwrap();
     let views: i64 = conn
         .query_row(

@@ -22,7 +22,7 @@ pub mod wide;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 pub use manifest::{FileEntry, Manifest};
 pub use reader::Filter;
@@ -169,16 +169,11 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
 }
 
 fn progress_bar(show: bool, total: u64) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
+    if show {
+        crate::progress::bar(total, "cells")
+    } else {
+        ProgressBar::hidden()
     }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("exporting cells {bar:40} {pos}/{len} ({per_sec}, {eta} left)")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Write one table to `<out>/<name>.<ext>` through `fill`. The file appears
@@ -193,7 +188,7 @@ pub(crate) fn write_table(
 }
 
 /// [`write_table`] in a given format.
-pub(crate) fn write_table_as(
+fn write_table_as(
     format: OutputFormat,
     opts: &ExportOptions,
     name: &str,

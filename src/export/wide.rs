@@ -11,6 +11,9 @@ use super::table::{Column, Kind, Value};
 /// The statistics tables that get a wide form, in the order of a report.
 pub const WIDE_TABLES: [&str; 4] = ["proactive", "requests", "appeals", "headline"];
 
+/// The row-code prefix of rows outside the national format.
+pub const NONSTANDARD: &str = "nonstandard.";
+
 /// A figure's value and unit.
 type Figure = (Option<f64>, Option<String>);
 
@@ -37,7 +40,13 @@ impl Wide {
         }
     }
 
+    /// Add a figure. Rows a report added to the national table
+    /// (`nonstandard.N`) mean something different in every report and so
+    /// have no column here; they stay in `cells`.
     pub fn add(&mut self, cell: &CellRow) {
+        if cell.row.starts_with(NONSTANDARD) {
+            return;
+        }
         let code = code(cell);
         if cell.unit.is_some() {
             self.with_unit.insert(code.clone());

@@ -6,7 +6,20 @@
 //! year, agency, format) and the identity checks. Pure: no I/O, no panics on
 //! any input.
 
+use scraper::{ElementRef, Html, Node, Selector};
 use serde::Serialize;
+
+mod codes;
+mod flat;
+mod grid;
+mod headline;
+mod identity;
+mod labels;
+mod number;
+mod report;
+mod tables;
+
+pub use codes::{codebook, CodeEntry};
 
 /// Version of the extractor, stored beside every derived row so that a
 /// re-extraction can tell which rows came from which logic.
@@ -53,6 +66,12 @@ pub struct Cell {
     pub value: Option<f64>,
     /// `yuan`, `wan_yuan` or `unknown` on money cells; `None` on counts.
     pub unit: Option<String>,
+    /// False for a row the national format does not have (added by a
+    /// province, or printed twice): its `row` is then `nonstandard.N`.
+    pub standard: bool,
+    /// The row label as printed (label cells joined by `/`), so that a
+    /// non-standard row can be read by a person.
+    pub label: String,
 }
 
 /// The outcome of one identity of TABLES.md for one column (or row).
@@ -84,12 +103,143 @@ pub struct Report {
 }
 
 /// Extract every report from an HTML document.
-pub fn extract_html(_html: &str) -> Vec<Report> {
-    Vec::new()
+///
+/// The statistics tables are read from the innermost `<table>`s; a page
+/// without them is read as text (prose reports, flattened tables).
+pub fn extract_html(html: &str) -> Vec<Report> {
+    let doc = Html::parse_document(html);
+    let title = html_title(&doc);
+    let rows: Vec<tables::Row> = grid::table_rows(&doc).into_iter().flatten().collect();
+    let read = tables::read(&rows);
+    if read.cells.is_empty() {
+        return reports_from_text(&body_text(&doc), title);
+    }
+    vec![build(title, read, "")]
 }
 
 /// Extract every report from plain text (tables flattened one cell per line
 /// or `|`-separated; prose reports).
-pub fn extract_text(_text: &str) -> Vec<Report> {
-    Vec::new()
+pub fn extract_text(text: &str) -> Vec<Report> {
+    reports_from_text(text, None)
+}
+
+/// One report per title-led segment that yields figures; if none does, the
+/// titled segments, each with a note.
+fn reports_from_text(text: &str, default_title: Option<String>) -> Vec<Report> {
+    let mut reports: Vec<(Report, bool, usize)> = flat::segments(text, default_title)
+        .into_iter()
+        .filter_map(|seg| {
+            let read = tables::read(&flat::rows(&seg.lines));
+            let tables_found = !read.cells.is_empty() || !read.notes.is_empty();
+            if seg.title.is_none() && !tables_found {
+                return None;
+            }
+            let prose = seg.lines.join("\n");
+            let body_chars = prose.chars().filter(|c| labels::is_han(*c)).count();
+            let report = build(seg.title, read, &prose);
+            let found = tables_found || !report.cells.is_empty();
+            Some((report, found, body_chars))
+        })
+        .collect();
+    if reports.iter().any(|(_, found, _)| *found) {
+        reports.retain(|(_, found, _)| *found);
+    } else {
+        // A listing page names reports without holding any: keep only
+        // titles followed by a body of some length.
+        reports.retain(|(_, _, chars)| *chars >= MIN_BODY_CHARS);
+    }
+    reports.into_iter().map(|(r, _, _)| r).collect()
+}
+
+/// Chinese characters below which a titled stretch without figures is a
+/// link or a caption, not a report.
+const MIN_BODY_CHARS: usize = 200;
+
+/// Assemble a report: identity from the title, format, headline figures for
+/// pre-2019 prose, identity checks.
+fn build(title: Option<String>, read: tables::Tables, prose: &str) -> Report {
+    let mut notes = read.notes;
+    let title = title.unwrap_or_else(|| {
+        notes.push("no report title found".to_string());
+        String::new()
+    });
+    let year = report::year_of(&title);
+    let has_tables = read.cells.iter().any(|c| c.table != "headline");
+    let (format, format_note) =
+        report::decide_format(year, read.saw_2019, read.saw_2021, has_tables);
+    notes.extend(format_note);
+    let mut cells = read.cells;
+    if format == Format::Pre2019 {
+        cells.extend(headline::read(prose));
+    }
+    if cells.is_empty() {
+        notes.push("no statistics found".to_string());
+    }
+    let checks = identity::check_all(&cells, format);
+    Report {
+        agency: report::agency_of(&title),
+        title,
+        year,
+        format,
+        cells,
+        checks,
+        notes,
+    }
+}
+
+/// The report title: `ArticleTitle` metadata, else `<title>`, else a heading
+/// naming a report.
+fn html_title(doc: &Html) -> Option<String> {
+    let texts = |css: &str| -> Vec<String> {
+        Selector::parse(css)
+            .map(|sel| {
+                doc.select(&sel)
+                    .map(|e| match e.value().name() {
+                        "meta" => e.value().attr("content").unwrap_or("").to_string(),
+                        _ => e.text().collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let candidates: Vec<String> = ["meta[name=ArticleTitle]", "title", "h1, h2, h3"]
+        .iter()
+        .flat_map(|css| texts(css))
+        .map(|t| report::clean_title(&t))
+        .filter(|t| !t.is_empty())
+        .collect();
+    candidates
+        .iter()
+        .find(|t| t.contains("报告") || t.contains("年报"))
+        .or(candidates.first())
+        .cloned()
+}
+
+/// Elements whose text starts on a new line.
+const BLOCKS: &[&str] = &[
+    "p", "div", "br", "tr", "td", "th", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+    "section", "article",
+];
+
+/// The document text, one line per block element; scripts and styles skipped.
+fn body_text(doc: &Html) -> String {
+    let mut out = String::new();
+    for node in doc.root_element().descendants() {
+        let Node::Text(text) = node.value() else {
+            if let Some(e) = ElementRef::wrap(node) {
+                if BLOCKS.contains(&e.value().name()) {
+                    out.push('\n');
+                }
+            }
+            continue;
+        };
+        let hidden = node
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| matches!(a.value().name(), "script" | "style" | "noscript" | "head"));
+        if !hidden {
+            out.push_str(text);
+        }
+    }
+    out
 }

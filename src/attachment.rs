@@ -1,0 +1,260 @@
+//! Attachments: PDF, DOCX and spreadsheet reports turned into text for the
+//! flattened-text extractor. The attachment itself stays byte-exact in the
+//! WARC; only a copy is converted.
+//!
+//! PDF goes through poppler's `pdftotext -layout`: official Chinese PDFs often
+//! use GBK-EUC-H / UniGB-UCS2-H fonts without ToUnicode maps, which pure-Rust
+//! extractors turn into U+FFFD. Layout columns become `|`-separated cells.
+
+use std::io::{Cursor, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use calamine::Reader;
+use quick_xml::events::Event;
+
+/// Longest a converter may run on one attachment.
+const CONVERT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest XML part read out of a DOCX.
+const MAX_XML_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Document kinds a report arrives as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Html,
+    Text,
+    Pdf,
+    Docx,
+    Spreadsheet,
+    /// Old binary Word or WPS files: archived, not converted.
+    Unconvertible,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttachmentError {
+    #[error("pdftotext is not installed (Debian: apt-get install poppler-utils)")]
+    NoPdftotext,
+    #[error("pdftotext failed: {0}")]
+    Pdftotext(String),
+    #[error("not a readable DOCX: {0}")]
+    Docx(String),
+    #[error("not a readable spreadsheet: {0}")]
+    Spreadsheet(String),
+    #[error("no converter for this document type")]
+    Unsupported,
+}
+
+/// Decide the kind from the content type, the URL's extension and the magic bytes.
+pub fn kind_of(url: &str, content_type: Option<&str>, bytes: &[u8]) -> Option<Kind> {
+    let mime = content_type
+        .and_then(|c| c.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    if bytes.starts_with(b"%PDF") || mime == "application/pdf" || ext == "pdf" {
+        return Some(Kind::Pdf);
+    }
+    if mime.contains("wordprocessingml") || ext == "docx" {
+        return Some(Kind::Docx);
+    }
+    if mime.contains("spreadsheetml")
+        || mime.contains("ms-excel")
+        || matches!(ext, "xlsx" | "xls" | "et")
+    {
+        return Some(Kind::Spreadsheet);
+    }
+    if mime == "application/msword" || matches!(ext, "doc" | "wps") {
+        return Some(Kind::Unconvertible);
+    }
+    if mime.contains("html") || mime.contains("xml") {
+        return Some(Kind::Html);
+    }
+    if mime.starts_with("text/") {
+        return Some(Kind::Text);
+    }
+    if mime.is_empty() || mime == "application/octet-stream" {
+        return sniff_text(bytes);
+    }
+    None
+}
+
+fn sniff_text(bytes: &[u8]) -> Option<Kind> {
+    let head = bytes.get(..1024.min(bytes.len())).unwrap_or_default();
+    if head.contains(&0) {
+        return None;
+    }
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    if lower.contains("<html") || lower.contains("<!doctype html") || lower.contains("<table") {
+        Some(Kind::Html)
+    } else {
+        Some(Kind::Text)
+    }
+}
+
+/// Convert an attachment to text the flattened-text extractor reads.
+pub fn to_text(kind: Kind, bytes: &[u8]) -> Result<String, AttachmentError> {
+    match kind {
+        Kind::Pdf => pdf_text(bytes).map(|t| layout_to_cells(&t)),
+        Kind::Docx => docx_text(bytes),
+        Kind::Spreadsheet => spreadsheet_text(bytes),
+        Kind::Html | Kind::Text | Kind::Unconvertible => Err(AttachmentError::Unsupported),
+    }
+}
+
+fn pdf_text(bytes: &[u8]) -> Result<String, AttachmentError> {
+    let mut file =
+        tempfile::NamedTempFile::new().map_err(|e| AttachmentError::Pdftotext(e.to_string()))?;
+    file.write_all(bytes)
+        .map_err(|e| AttachmentError::Pdftotext(e.to_string()))?;
+    let mut child = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(file.path())
+        .arg("-")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => AttachmentError::NoPdftotext,
+            _ => AttachmentError::Pdftotext(e.to_string()),
+        })?;
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut out);
+        }
+        out
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > CONVERT_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(AttachmentError::Pdftotext("timed out".into()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(AttachmentError::Pdftotext(e.to_string())),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut s) = child.stderr.take() {
+            let _ = s.read_to_string(&mut err);
+        }
+        return Err(AttachmentError::Pdftotext(err.trim().to_string()));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `pdftotext -layout` aligns columns with runs of spaces: two or more spaces
+/// separate cells, which become `|`-separated.
+pub fn layout_to_cells(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.trim()
+                .split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text of a DOCX: paragraphs on their own lines, each table cell on its
+/// own line (one cell per line, as the flattened-text extractor expects).
+fn docx_text(bytes: &[u8]) -> Result<String, AttachmentError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| AttachmentError::Docx(e.to_string()))?;
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .map_err(|e| AttachmentError::Docx(e.to_string()))?
+        .take(MAX_XML_BYTES)
+        .read_to_string(&mut xml)
+        .map_err(|e| AttachmentError::Docx(e.to_string()))?;
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut in_text = false;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) if e.name().0 == "w:t" => in_text = true,
+            Ok(Event::End(e)) => match e.name().0 {
+                "w:t" => in_text = false,
+                "w:p" | "w:tc" => flush_line(&mut out, &mut line),
+                _ => {}
+            },
+            Ok(Event::Empty(e)) if matches!(e.name().0, "w:br" | "w:tab") => line.push(' '),
+            Ok(Event::Text(t)) if in_text => {
+                line.push_str(&t.into_inner());
+            }
+            Ok(Event::GeneralRef(r)) if in_text => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    line.push(c);
+                } else {
+                    line.push_str(match r.into_inner().as_ref() {
+                        "amp" => "&",
+                        "lt" => "<",
+                        "gt" => ">",
+                        "quot" => "\"",
+                        "apos" => "'",
+                        _ => "",
+                    });
+                }
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(AttachmentError::Docx(e.to_string())),
+            _ => {}
+        }
+    }
+    flush_line(&mut out, &mut line);
+    Ok(out)
+}
+
+fn flush_line(out: &mut String, line: &mut String) {
+    let trimmed = line.trim();
+    if !trimmed.is_empty() {
+        out.push_str(trimmed);
+        out.push('\n');
+    }
+    line.clear();
+}
+
+/// Every sheet, each row as `|`-separated cells.
+fn spreadsheet_text(bytes: &[u8]) -> Result<String, AttachmentError> {
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
+        .map_err(|e| AttachmentError::Spreadsheet(e.to_string()))?;
+    let mut out = String::new();
+    for name in book.sheet_names() {
+        let Ok(range) = book.worksheet_range(&name) else {
+            continue;
+        };
+        for row in range.rows() {
+            let mut cells: Vec<String> = row
+                .iter()
+                .map(|c| c.to_string().trim().to_string())
+                .collect();
+            // A sheet is as wide as its widest row: the padding is not data.
+            while cells.last().is_some_and(String::is_empty) {
+                cells.pop();
+            }
+            if !cells.is_empty() {
+                out.push_str(&cells.join(" | "));
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}

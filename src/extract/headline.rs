@@ -1,0 +1,266 @@
+//! Figures stated in the prose of reports for 2008–2018 → table `headline`.
+//!
+//! Each figure is found by its wording (`共受理政府信息公开申请1100件`,
+//! `当面、网上、信函方式提交申请的申请量分别为235件、550件、315件`,
+//! `“同意公开”535件`). A figure the text does not state is absent: nothing is
+//! derived, nothing defaults to 0. The first statement found wins.
+
+use super::labels::normalize;
+use super::number::parse;
+use super::Cell;
+
+/// Characters that end the stretch in which a figure is looked for.
+const STOPS: &[char] = &['。', ';', '；', '\n'];
+/// Counting words that follow a headline figure.
+const COUNTERS: &[char] = &['件', '条', '起', '宗', '个', '项'];
+
+/// Request channels named before `分别为`, in the codes' terms.
+const CHANNELS: &[(&str, &str)] = &[
+    ("当面", "requests_in_person"),
+    ("网上", "requests_online"),
+    ("网络", "requests_online"),
+    ("在线", "requests_online"),
+    ("信函", "requests_letter"),
+    ("邮寄", "requests_letter"),
+    ("来信", "requests_letter"),
+    ("传真", "requests_fax"),
+    ("电子邮件", "requests_email"),
+    ("电邮", "requests_email"),
+    ("其他方式", "requests_other"),
+    ("其他形式", "requests_other"),
+];
+
+/// Answer categories: a quoted label followed by its count.
+const ANSWERS: &[(&str, &[&str])] = &[
+    (
+        "answer_already_public",
+        &["属于已主动公开范围", "已主动公开"],
+    ),
+    ("answer_granted", &["同意公开"]),
+    ("answer_partial", &["同意部分公开"]),
+    ("answer_denied", &["不同意公开", "不予公开"]),
+    ("answer_not_exist", &["申请信息不存在", "信息不存在"]),
+    (
+        "answer_not_this_agency",
+        &["不属于本行政机关公开", "不属于本机关", "非本机关"],
+    ),
+    ("answer_amend", &["告知作出更改补充", "更改补充"]),
+    ("answer_other_route", &["告知通过其他途径办理", "其他途径"]),
+];
+
+/// Every headline figure the prose states.
+pub fn read(prose: &str) -> Vec<Cell> {
+    let text: Vec<char> = prose
+        .lines()
+        .map(normalize)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .chars()
+        .collect();
+    let mut out: Vec<Cell> = Vec::new();
+    let mut put = |row: &str, found: Option<(String, &str)>| {
+        if let Some((raw, label)) = found {
+            if !out.iter().any(|c| c.row == row) {
+                out.push(cell(row, &raw, label));
+            }
+        }
+    };
+    put(
+        "proactive_items",
+        after_words(&text, &["主动公开政府信息", "主动公开信息"], 8, &[]),
+    );
+    put(
+        "requests_received",
+        request_count(&text, &["受理", "收到", "接收"]),
+    );
+    for (row, raw) in channels(&text) {
+        put(row, Some((raw, "分别为")));
+    }
+    for (word, row) in CHANNELS {
+        let phrases = [format!("{word}申请"), format!("{word}提交申请")];
+        let phrases: Vec<&str> = phrases.iter().map(String::as_str).collect();
+        put(
+            row,
+            after_words(&text, &phrases, 3, &[]).map(|(raw, _)| (raw, *word)),
+        );
+    }
+    put("answered", request_count(&text, &["办结", "答复"]));
+    for (row, words) in ANSWERS {
+        put(row, after_words(&text, words, 3, &['不']));
+    }
+    put("reviews", after_words(&text, &["行政复议"], 6, &[]));
+    put("suits", after_words(&text, &["行政诉讼"], 6, &[]));
+    out
+}
+
+fn cell(row: &str, raw: &str, label: &str) -> Cell {
+    Cell {
+        table: "headline".to_string(),
+        row: row.to_string(),
+        col: "value".to_string(),
+        raw: raw.to_string(),
+        value: parse(raw).and_then(|f| f.value()),
+        unit: None,
+        standard: true,
+        label: label.to_string(),
+    }
+}
+
+/// Positions just past each occurrence of `word`.
+fn occurrences<'a>(text: &'a [char], word: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let w: Vec<char> = word.chars().collect();
+    let n = w.len();
+    text.windows(n.max(1))
+        .enumerate()
+        .filter(move |(_, win)| n > 0 && *win == w.as_slice())
+        .map(move |(i, _)| (i, i + n))
+}
+
+/// The first count within `gap` characters after one of the words (a word
+/// preceded by one of `not_after` does not count: `不同意公开` is not `同意公开`).
+fn after_words<'w>(
+    text: &[char],
+    words: &[&'w str],
+    gap: usize,
+    not_after: &[char],
+) -> Option<(String, &'w str)> {
+    words.iter().find_map(|word| {
+        occurrences(text, word)
+            .filter(|(start, _)| {
+                start
+                    .checked_sub(1)
+                    .and_then(|i| text.get(i))
+                    .is_none_or(|c| !not_after.contains(c))
+            })
+            .find_map(|(_, end)| count_after(text, end, gap))
+            .map(|raw| (raw, *word))
+    })
+}
+
+/// `受理…申请1100件`: a verb, then `申请` within a few characters, then the count.
+fn request_count<'w>(text: &[char], verbs: &[&'w str]) -> Option<(String, &'w str)> {
+    verbs.iter().find_map(|verb| {
+        occurrences(text, verb)
+            .find_map(|(_, end)| {
+                let window: String = text
+                    .iter()
+                    .skip(end)
+                    .take(12)
+                    .take_while(|c| !STOPS.contains(c))
+                    .collect();
+                let at = window.find("申请")?;
+                let skip = window.get(..at)?.chars().count() + 2;
+                count_after(text, end + skip, 4)
+            })
+            .map(|raw| (raw, *verb))
+    })
+}
+
+/// Digits reached within `gap` characters (no stop in between), followed by a counter.
+fn count_after(text: &[char], from: usize, gap: usize) -> Option<String> {
+    let start = (from..from + gap + 1).find(|i| text.get(*i).is_some_and(char::is_ascii_digit))?;
+    if text.get(from..start)?.iter().any(|c| STOPS.contains(c)) {
+        return None;
+    }
+    let digits: String = text
+        .iter()
+        .skip(start)
+        .take_while(|c| c.is_ascii_digit() || **c == ',')
+        .collect();
+    let next = text.get(start + digits.chars().count())?;
+    (COUNTERS.contains(next) && !digits.is_empty()).then_some(digits)
+}
+
+/// `当面、网上、信函方式…分别为235件、550件、315件`: channels named in the
+/// sentence before `分别为`, paired in order with the counts after it.
+fn channels(text: &[char]) -> Vec<(&'static str, String)> {
+    occurrences(text, "分别为")
+        .find_map(|(start, end)| {
+            let sentence_start = text
+                .get(..start)?
+                .iter()
+                .rposition(|c| STOPS.contains(c))
+                .map_or(0, |i| i + 1);
+            let before: String = text.get(sentence_start..start)?.iter().collect();
+            let named = channels_named(&before);
+            let counts = counts_listed(text, end);
+            (!named.is_empty() && counts.len() >= named.len())
+                .then(|| named.into_iter().zip(counts).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// Channel codes in the order the sentence names them.
+fn channels_named(sentence: &str) -> Vec<&'static str> {
+    let mut found: Vec<(usize, &'static str)> = CHANNELS
+        .iter()
+        .filter_map(|(word, code)| sentence.find(word).map(|pos| (pos, *code)))
+        .collect();
+    found.sort_by_key(|(pos, _)| *pos);
+    let mut codes: Vec<&'static str> = Vec::new();
+    for (_, code) in found {
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    codes
+}
+
+/// `235件、550件、315件`: counts joined by `、`, `,` or `和`.
+fn counts_listed(text: &[char], mut at: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(raw) = count_after(text, at, 0) {
+        at += raw.chars().count() + 1;
+        out.push(raw);
+        match text.get(at) {
+            Some('、' | ',' | '和' | '及') => at += 1,
+            _ => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expect: &[(&str, f64)]) {
+        let got: Vec<(String, Option<f64>)> =
+            read(text).into_iter().map(|c| (c.row, c.value)).collect();
+        let want: Vec<(String, Option<f64>)> = expect
+            .iter()
+            .map(|(r, v)| (r.to_string(), Some(*v)))
+            .collect();
+        assert_eq!(got, want, "{text}");
+    }
+
+    #[test]
+    fn sentences() {
+        check(
+            "全年共受理政府信息公开申请1100件。",
+            &[("requests_received", 1100.0)],
+        );
+        check(
+            "主要通过当面、网上、信函方式提交申请的申请量分别为235件、550件、315件,其所占比重分别为21.36%、50%、28.64%。",
+            &[("requests_in_person", 235.0), ("requests_online", 550.0), ("requests_letter", 315.0)],
+        );
+        check(
+            "“同意公开”535件,“不同意公开”53件",
+            &[("answer_granted", 535.0), ("answer_denied", 53.0)],
+        );
+        check(
+            "除去“申请信息不存在”、“不属于本行政机关公开”等其他情况",
+            &[],
+        );
+        check("行政复议案共29件", &[("reviews", 29.0)]);
+        check(
+            "其中网上申请20件,当面申请3件",
+            &[("requests_in_person", 3.0), ("requests_online", 20.0)],
+        );
+        check(
+            "新增主动公开政府信息共计3907条",
+            &[("proactive_items", 3907.0)],
+        );
+        check("二、主动公开政府信息情况\n2018年,全区", &[]);
+    }
+}

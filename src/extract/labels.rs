@@ -1,0 +1,342 @@
+//! Label text → matching key, and the printed variants that must read alike.
+//!
+//! Labels are matched by meaning: the key keeps only the Chinese characters of
+//! a label (after NFKC and folding traditional variants), so brackets,
+//! numbering digits, quotes, line breaks and pinyin injected by mirror sites
+//! do not matter. Chinese numerals (`三`, `四`) stay: section numbering is
+//! itself part of the meaning.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Traditional (or variant) characters met in the tables, and their
+/// simplified forms.
+const CHAR_FOLDS: &[(char, char)] = &[
+    ('規', '规'),
+    ('範', '范'),
+    ('檔', '档'),
+    ('數', '数'),
+    ('處', '处'),
+    ('罰', '罚'),
+    ('強', '强'),
+    ('許', '许'),
+    ('費', '费'),
+    ('採', '采'),
+    ('購', '购'),
+    ('額', '额'),
+    ('總', '总'),
+    ('計', '计'),
+    ('審', '审'),
+    ('結', '结'),
+    ('複', '复'),
+    ('復', '复'),
+    ('議', '议'),
+    ('訴', '诉'),
+    ('訟', '讼'),
+    ('維', '维'),
+    ('糾', '纠'),
+    ('請', '请'),
+    ('類', '类'),
+    ('機', '机'),
+    ('關', '关'),
+    ('資', '资'),
+    ('訊', '讯'),
+    ('開', '开'),
+    ('與', '与'),
+    ('統', '统'),
+    ('會', '会'),
+    ('業', '业'),
+    ('組', '组'),
+    ('織', '织'),
+    ('務', '务'),
+    ('權', '权'),
+    ('護', '护'),
+    ('國', '国'),
+    ('險', '险'),
+    ('穩', '稳'),
+    ('過', '过'),
+    ('執', '执'),
+    ('詢', '询'),
+    ('項', '项'),
+    ('製', '制'),
+    ('補', '补'),
+    ('確', '确'),
+    ('認', '认'),
+    ('獲', '获'),
+    ('訪', '访'),
+    ('舉', '举'),
+    ('報', '报'),
+    ('覆', '复'),
+    ('發', '发'),
+    ('廢', '废'),
+    ('現', '现'),
+    ('効', '效'),
+    ('單', '单'),
+    ('萬', '万'),
+    ('轉', '转'),
+    ('辦', '办'),
+    ('無', '无'),
+    ('從', '从'),
+    ('徵', '征'),
+    ('繳', '缴'),
+    ('納', '纳'),
+    ('這', '这'),
+    ('僅', '仅'),
+    ('來', '来'),
+    ('產', '产'),
+    ('體', '体'),
+    ('團', '团'),
+    ('個', '个'),
+    ('錄', '录'),
+    ('實', '实'),
+    ('驗', '验'),
+    ('區', '区'),
+    ('縣', '县'),
+    ('鎮', '镇'),
+    ('圖', '图'),
+    ('書', '书'),
+    ('屬', '属'),
+    ('於', '于'),
+    ('決', '决'),
+    ('証', '证'),
+    ('證', '证'),
+];
+
+/// Word-level variants: a naive converter renders 文件 as 檔案.
+const WORD_FOLDS: &[(&str, &str)] = &[("档案", "文件")];
+
+/// Fold one character to its simplified form.
+fn fold_char(c: char) -> char {
+    CHAR_FOLDS
+        .iter()
+        .find(|(from, _)| *from == c)
+        .map_or(c, |(_, to)| *to)
+}
+
+/// Text of a cell for display and matching: NFKC (full-width → half-width),
+/// traditional variants folded, all whitespace removed.
+pub fn normalize(text: &str) -> String {
+    let mut s: String = text
+        .nfkc()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{200b}')
+        .map(fold_char)
+        .collect();
+    for (from, to) in WORD_FOLDS {
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
+    }
+    s
+}
+
+/// True for a CJK unified ideograph (the characters of a label).
+pub fn is_han(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
+/// Matching key: the Chinese characters of the normalised label only.
+pub fn key(text: &str) -> String {
+    normalize(text).chars().filter(|c| is_han(*c)).collect()
+}
+
+/// The key without a leading Chinese section numeral (`三` of `三、…`, `四`
+/// of `（四）`), so that an item reads the same whatever its numbering.
+pub fn item_key(text: &str) -> String {
+    let norm = normalize(text);
+    let trimmed = strip_numbering(&norm);
+    trimmed.chars().filter(|c| is_han(*c)).collect()
+}
+
+/// Remove a leading numbering such as `三、`, `(四)`, `1.`, `（六）`.
+fn strip_numbering(s: &str) -> &str {
+    const NUMERALS: &str = "一二三四五六七八九十";
+    let mut rest = s.trim_start_matches(|c: char| c == '(' || c == '（' || c.is_ascii_digit());
+    let before = rest;
+    rest = rest.trim_start_matches(|c: char| NUMERALS.contains(c));
+    let after = rest.trim_start_matches([')', '）', '、', '.', '．', ' ']);
+    if after.len() == rest.len() && before.len() != rest.len() {
+        // A numeral not followed by a separator is part of the word (三类).
+        return before.trim_start_matches([')', '）', '、', '.', '．']);
+    }
+    after
+}
+
+/// True if the key contains any of the words.
+pub fn has_any(key: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| key.contains(w))
+}
+
+/// The one code whose words occur in the key; `None` if none or several do.
+fn unique_match(key: &str, table: &[(&'static str, &[&str])]) -> Option<&'static str> {
+    let mut hits = table.iter().filter(|(_, words)| has_any(key, words));
+    let first = hits.next()?;
+    hits.next().is_none().then_some(first.0)
+}
+
+const PROACTIVE_ROWS: &[(&str, &[&str])] = &[
+    ("rules", &["规章"]),
+    ("normative_docs", &["规范性文件"]),
+    ("licensing", &["行政许可"]),
+    ("other_services", &["对外管理服务"]),
+    ("penalties", &["行政处罚"]),
+    ("enforcement", &["行政强制"]),
+    ("fees", &["事业性收费"]),
+    ("procurement", &["集中采购", "政府采购"]),
+];
+
+const PROACTIVE_COL_WORDS: &[(&str, &[&str])] = &[
+    ("made", &["新制作", "制作数量"]),
+    ("published", &["新公开"]),
+    ("total_published", &["公开总数"]),
+    ("prev_items", &["上一年", "上年项目"]),
+    ("change", &["增减"]),
+    ("decisions", &["处理决定"]),
+    ("items", &["采购项目"]),
+    ("amount", &["金额"]),
+    ("issued", &["制发"]),
+    ("repealed", &["废止"]),
+    ("in_force", &["现行有效"]),
+];
+
+/// Proactive row code of a label (`规范性文件`, `行政规范性文件` alike).
+pub fn proactive_row(label: &str) -> Option<&'static str> {
+    unique_match(&key(label), PROACTIVE_ROWS)
+}
+
+/// Proactive column code of a header label.
+pub fn proactive_col(label: &str) -> Option<&'static str> {
+    unique_match(&key(label), PROACTIVE_COL_WORDS)
+}
+
+/// The sub-heading of `三、本年度办理结果` a label opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Denied,
+    Unable,
+    NotProcessed,
+    Other,
+    Total,
+}
+
+/// The sub-heading a label names, if any.
+pub fn outcome_heading(label: &str) -> Option<Outcome> {
+    let k = item_key(label);
+    [
+        ("不予公开", Outcome::Denied),
+        ("无法提供", Outcome::Unable),
+        ("不予处理", Outcome::NotProcessed),
+        ("其他处理", Outcome::Other),
+        ("总计", Outcome::Total),
+    ]
+    .into_iter()
+    .find(|(w, _)| k.starts_with(w))
+    .map(|(_, o)| o)
+}
+
+/// Requests items whose words name them whatever the section.
+const REQUEST_ITEMS: &[(&str, &[&str])] = &[
+    ("new", &["本年新收"]),
+    ("carried_over", &["上年结转"]),
+    ("granted", &["予以公开"]),
+    ("partial", &["部分公开"]),
+    ("denied.state_secret", &["国家秘密"]),
+    ("denied.law_prohibited", &["禁止公开"]),
+    ("denied.security_stability", &["三安全一稳定"]),
+    ("denied.third_party", &["第三方"]),
+    ("denied.internal_affairs", &["内部事务"]),
+    ("denied.process_info", &["过程性信息"]),
+    ("denied.enforcement_file", &["执法案卷"]),
+    ("denied.query_matter", &["查询事项"]),
+    ("unable.not_held", &["不掌握"]),
+    ("unable.needs_creation", &["另行制作"]),
+    ("unable.unclear", &["不明确"]),
+    ("not_processed.petition", &["信访", "举报投诉"]),
+    ("not_processed.duplicate", &["重复申请"]),
+    ("not_processed.publication", &["出版物"]),
+    ("not_processed.mass_repeated", &["大量反复"]),
+    ("not_processed.confirm_existing", &["重新出具"]),
+    ("other.no_supplement", &["不补正"]),
+    ("other.no_fee_paid", &["缴纳费用"]),
+    ("total", &["总计", "合计"]),
+    ("carried_forward", &["结转下年度", "下年度继续"]),
+];
+
+/// Requests row code of an item label, given the sub-heading it sits under.
+/// `其他` alone is `other.other` only under `其他处理`; a label naming no
+/// known item gets no code (the row is kept as non-standard).
+pub fn requests_row(label: &str, under: Option<Outcome>) -> Option<&'static str> {
+    let k = item_key(label);
+    if let Some(code) = unique_match(&k, REQUEST_ITEMS) {
+        return Some(code);
+    }
+    match k.as_str() {
+        "其他处理" => Some("other"),
+        "其他" if under == Some(Outcome::Other) => Some("other.other"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_key(input: &str, expect: &str) {
+        assert_eq!(key(input), expect, "input {input:?}");
+    }
+
+    fn check_item(input: &str, expect: &str) {
+        assert_eq!(item_key(input), expect, "input {input:?}");
+    }
+
+    #[test]
+    fn keys_ignore_layout_and_variants() {
+        check_key("（三）不予公开", "三不予公开");
+        check_key("3.危及“三安全一稳定”", "危及三安全一稳定");
+        check_key("規範性檔案", "规范性文件");
+        check_key("规gui范fan性xing文wen件jian", "规范性文件");
+        check_key("商业\n企业", "商业企业");
+        check_key("ＡＢＣ规章", "规章");
+    }
+
+    #[test]
+    fn item_keys_drop_numbering() {
+        check_item("（六）其他处理", "其他处理");
+        check_item("3.其他", "其他");
+        check_item("三、本年度办理结果", "本年度办理结果");
+        check_item("5.属于三类内部事务信息", "属于三类内部事务信息");
+        check_item("三类内部事务", "三类内部事务");
+        check_item("(七)总计", "总计");
+    }
+
+    #[test]
+    fn request_rows_by_meaning() {
+        let check =
+            |label: &str, under, expect| assert_eq!(requests_row(label, under), expect, "{label}");
+        check("1.属于国家秘密", None, Some("denied.state_secret"));
+        check(
+            "2.其他法律行政法规禁止公开",
+            None,
+            Some("denied.law_prohibited"),
+        );
+        check(
+            "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
+            None,
+            Some("partial"),
+        );
+        check("(六)其他处理", None, Some("other"));
+        check("3.其他", Some(Outcome::Other), Some("other.other"));
+        check("6.其他", Some(Outcome::NotProcessed), None);
+        check("四、结转下年度继续办理", None, Some("carried_forward"));
+        check("(八)行政复议决定撤销", None, None);
+    }
+
+    #[test]
+    fn proactive_labels_by_meaning() {
+        assert_eq!(proactive_row("行政规范性文件"), Some("normative_docs"));
+        assert_eq!(proactive_row("規範性檔案"), Some("normative_docs"));
+        assert_eq!(proactive_row("规章和规范性文件"), None);
+        assert_eq!(proactive_col("本年新制作数量"), Some("made"));
+        assert_eq!(proactive_col("本年增/减"), Some("change"));
+        assert_eq!(proactive_col("本年收费金额（单位：万元）"), Some("amount"));
+        assert_eq!(proactive_col("信息内容"), None);
+    }
+}

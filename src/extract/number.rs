@@ -1,0 +1,177 @@
+//! Cell text → number and unit.
+//!
+//! Reads the figures as printed in the statistics tables: signs written as
+//! `+`, `-` or `减`, full-width digits, thousands separators, up to six
+//! decimals, and a money unit inside the cell (`67552.91(万元)`,
+//! `75394432.52元`). Never rescales: a unit is recorded, not applied.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Money unit stated by a cell or its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Yuan,
+    WanYuan,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Yuan => "yuan",
+            Unit::WanYuan => "wan_yuan",
+        }
+    }
+}
+
+/// What a cell holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Figure {
+    /// Nothing printed (or only spaces / `&nbsp;`).
+    Blank,
+    /// A dash, slash or `无`: printed, but no figure.
+    Nil,
+    /// A figure, with the unit printed inside the cell if any.
+    Number(f64, Option<Unit>),
+}
+
+impl Figure {
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Figure::Number(v, _) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// Texts that stand for "no figure" in the tables.
+const NIL_MARKS: &[&str] = &[
+    "—", "——", "-", "--", "/", "\\", "无", "─", "−", "–", "_", "×", "空", "暂无", "—/—",
+];
+
+/// Collapse every run of whitespace (including `&nbsp;` and the ideographic
+/// space) to one space and trim: the raw text kept beside a figure.
+pub fn collapse_ws(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Read one cell. `None` when the text is not a figure at all (a label).
+pub fn parse(text: &str) -> Option<Figure> {
+    let norm: String = text
+        .nfkc()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
+    if norm.is_empty() {
+        return Some(Figure::Blank);
+    }
+    if NIL_MARKS.contains(&norm.as_str()) {
+        return Some(Figure::Nil);
+    }
+    let (body, unit) = strip_unit(&norm);
+    let (sign, digits) = strip_sign(body);
+    parse_unsigned(digits).map(|v| Figure::Number(sign * v, unit))
+}
+
+/// True when the text is a figure, blank or a no-figure mark.
+pub fn is_figure(text: &str) -> bool {
+    parse(text).is_some()
+}
+
+/// Remove a money unit printed after the figure, with or without brackets.
+fn strip_unit(s: &str) -> (&str, Option<Unit>) {
+    const UNITS: &[(&str, Unit)] = &[
+        ("(万元)", Unit::WanYuan),
+        ("万元", Unit::WanYuan),
+        ("(元)", Unit::Yuan),
+        ("元", Unit::Yuan),
+    ];
+    for (suffix, unit) in UNITS {
+        if let Some(body) = s.strip_suffix(suffix) {
+            return (body, Some(*unit));
+        }
+    }
+    (s, None)
+}
+
+fn strip_sign(s: &str) -> (f64, &str) {
+    for (prefix, sign) in [("+", 1.0), ("增", 1.0), ("-", -1.0), ("减", -1.0)] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return (sign, rest);
+        }
+    }
+    (1.0, s)
+}
+
+/// Digits with optional thousands separators and at most six decimals.
+fn parse_unsigned(s: &str) -> Option<f64> {
+    let (int_part, frac_part) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let int_digits = strip_thousands(int_part)?;
+    if let Some(f) = frac_part {
+        if f.is_empty() || f.len() > 6 || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return format!("{int_digits}.{f}").parse().ok();
+    }
+    int_digits.parse().ok()
+}
+
+/// `1,234,567` → `1234567`; separators must group by three.
+fn strip_thousands(s: &str) -> Option<String> {
+    let all_digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = s.split(',');
+    let first = groups.next().filter(|g| all_digits(g))?;
+    let rest: Vec<&str> = groups.collect();
+    let grouped =
+        rest.is_empty() || (first.len() <= 3 && rest.iter().all(|g| g.len() == 3 && all_digits(g)));
+    grouped.then(|| [first].iter().chain(rest.iter()).copied().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expect: Option<Figure>) {
+        assert_eq!(parse(input), expect, "input {input:?}");
+    }
+
+    #[test]
+    fn figures() {
+        use Figure::*;
+        check("0", Some(Number(0.0, None)));
+        check("-49", Some(Number(-49.0, None)));
+        check("+2", Some(Number(2.0, None)));
+        check("减4", Some(Number(-4.0, None)));
+        check("１２３", Some(Number(123.0, None)));
+        check("1,234", Some(Number(1234.0, None)));
+        check("1,234,567.5", Some(Number(1234567.5, None)));
+        check("9116.360000", Some(Number(9116.36, None)));
+        check(
+            "67552.91(万元)",
+            Some(Number(67552.91, Some(Unit::WanYuan))),
+        );
+        check(
+            "67552.91（万元）",
+            Some(Number(67552.91, Some(Unit::WanYuan))),
+        );
+        check("75394432.52元", Some(Number(75394432.52, Some(Unit::Yuan))));
+        check(" 7 ", Some(Number(7.0, None)));
+        check("", Some(Blank));
+        check("\u{a0}", Some(Blank));
+        check("—", Some(Nil));
+        check("/", Some(Nil));
+        check("无", Some(Nil));
+        check("1.2345678", None);
+        check("12,34", None);
+        check(",123", None);
+        check("1.", None);
+        check("规章", None);
+        check("13%", None);
+        check("2022-12-07", None);
+        check("元", None);
+    }
+}

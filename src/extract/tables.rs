@@ -1,0 +1,378 @@
+//! Rows of labels and figures → the cells of the three national tables.
+//!
+//! HTML tables and flattened text both arrive here as a sequence of [`Row`]s;
+//! a small state machine follows which table the rows belong to (a table may
+//! be cut into several `<table>`s, or all three may share one), which
+//! proactive sub-block header is in force, and which sub-heading of
+//! `三、本年度办理结果` an item sits under. Rows are named by meaning
+//! ([`labels`]); a row that names no standard item is kept under a
+//! `nonstandard.N` row code, never mapped onto a standard code by guess.
+
+use super::codes::{proactive_cols, APPEAL_COLS, REQUEST_COLS};
+use super::labels::{self, key, Outcome};
+use super::number::{parse, Figure, Unit};
+use super::{Cell, Format};
+
+/// One row: its label cells (with labels spanning from above repeated), then
+/// its figure cells, as printed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    pub labels: Vec<String>,
+    pub values: Vec<String>,
+}
+
+/// What the rows yielded.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub cells: Vec<Cell>,
+    pub notes: Vec<String>,
+    /// Labels seen that only the 2019 format prints.
+    pub saw_2019: bool,
+    /// Labels seen that only the 2021 format prints.
+    pub saw_2021: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Proactive,
+    Requests,
+    Appeals,
+}
+
+impl Table {
+    fn code(self) -> &'static str {
+        match self {
+            Table::Proactive => "proactive",
+            Table::Requests => "requests",
+            Table::Appeals => "appeals",
+        }
+    }
+}
+
+/// A label longer than this (in Chinese characters) is prose, not a table label.
+const PROSE_CHARS: usize = 60;
+
+/// Columns of the proactive 2019 sub-blocks that the 2021 format dropped.
+const COLS_2019: &[&str] = &[
+    "made",
+    "published",
+    "total_published",
+    "prev_items",
+    "change",
+    "items",
+];
+const COLS_2021: &[&str] = &["issued", "repealed", "in_force"];
+
+#[derive(Default)]
+struct Reader {
+    out: Tables,
+    table: Option<Table>,
+    /// Column codes of the proactive sub-block header in force.
+    header: Vec<&'static str>,
+    /// A header label that named no column yet (`本年新` before `制作数量`).
+    pending: String,
+    /// Money unit stated by the header (`本年收费金额（单位：万元）`).
+    header_unit: Option<Unit>,
+    under: Option<Outcome>,
+    nonstandard: usize,
+}
+
+/// Read the cells of every table found in the rows.
+pub fn read(rows: &[Row]) -> Tables {
+    let mut r = Reader::default();
+    for row in rows {
+        r.row(row);
+    }
+    r.out
+}
+
+impl Reader {
+    fn row(&mut self, row: &Row) {
+        for label in &row.labels {
+            self.switch_table(label);
+        }
+        match self.table {
+            Some(Table::Proactive) => self.proactive(row),
+            Some(Table::Requests) => self.requests(row),
+            Some(Table::Appeals) => self.appeals(row),
+            None => {}
+        }
+    }
+
+    /// Follow the table a label opens; prose ends any table.
+    fn switch_table(&mut self, label: &str) {
+        let k = key(label);
+        if k.chars().count() > PROSE_CHARS {
+            self.table = None;
+            return;
+        }
+        let opens = if labels::has_any(
+            &k,
+            &[
+                "申请人情况",
+                "勾稽关系",
+                "本年新收",
+                "收到和处理政府信息公开申请",
+            ],
+        ) {
+            Some(Table::Requests)
+        } else if opens_appeals(&k) {
+            Some(Table::Appeals)
+        } else if labels::has_any(&k, &["第二十条", "信息内容", "主动公开政府信息情况"])
+        {
+            self.header.clear();
+            self.pending.clear();
+            self.header_unit = None;
+            Some(Table::Proactive)
+        } else {
+            None
+        };
+        if let Some(t) = opens {
+            if self.table != Some(t) {
+                self.under = None;
+            }
+            self.table = Some(t);
+        }
+    }
+
+    fn proactive(&mut self, row: &Row) {
+        if row.values.is_empty() {
+            row.labels.iter().for_each(|l| self.header_label(l));
+            return;
+        }
+        let label = row.labels.last().map_or("", String::as_str);
+        let code = row
+            .labels
+            .iter()
+            .rev()
+            .find_map(|l| labels::proactive_row(l));
+        let cols = self.header.clone();
+        let fits = cols.len() == row.values.len()
+            && code.is_some_and(|c| cols.iter().all(|col| row_has_col(c, col)));
+        match code {
+            Some(c) if fits => {
+                for (col, raw) in cols.iter().zip(&row.values) {
+                    self.mark_format(col);
+                    let unit = (*col == "amount").then_some(self.header_unit);
+                    self.push(Table::Proactive, c, col, raw, unit, label, true);
+                }
+            }
+            _ => {
+                if code.is_some() {
+                    self.note(format!(
+                        "proactive row {label:?}: {} figures under header {cols:?}; kept as non-standard",
+                        row.values.len()
+                    ));
+                }
+                self.push_nonstandard(Table::Proactive, &[], row);
+            }
+        }
+    }
+
+    /// A header label of a proactive sub-block: a column, or half of one.
+    fn header_label(&mut self, label: &str) {
+        let joined = format!("{}{}", self.pending, label);
+        let col = labels::proactive_col(&joined).or_else(|| labels::proactive_col(label));
+        match col {
+            Some(c) => {
+                if c == "amount" {
+                    self.header_unit = header_unit(&joined);
+                }
+                self.header.push(c);
+                self.pending.clear();
+            }
+            None => self.pending = label.to_string(),
+        }
+    }
+
+    fn mark_format(&mut self, col: &str) {
+        self.out.saw_2019 |= COLS_2019.contains(&col);
+        self.out.saw_2021 |= COLS_2021.contains(&col);
+    }
+
+    fn requests(&mut self, row: &Row) {
+        for l in &row.labels {
+            if let Some(o) = labels::outcome_heading(l) {
+                self.under = Some(o);
+            }
+        }
+        if row.values.is_empty() {
+            return;
+        }
+        let label = row.labels.last().map_or("", String::as_str);
+        let Some(values) =
+            self.expect_figures(Table::Requests, label, &row.values, REQUEST_COLS.len())
+        else {
+            return;
+        };
+        let cols: Vec<&str> = REQUEST_COLS.iter().map(|(c, _, _)| *c).collect();
+        match labels::requests_row(label, self.under) {
+            Some(code) if !self.has_row(Table::Requests, code) => {
+                self.out.saw_2019 |= code == "other";
+                self.out.saw_2021 |= code.starts_with("other.");
+                for (col, raw) in cols.iter().zip(values) {
+                    self.push(Table::Requests, code, col, raw, None, label, true);
+                }
+                if code == "carried_forward" {
+                    self.table = None;
+                }
+            }
+            Some(code) => {
+                self.note(format!("requests row {code} printed twice; the second ({label:?}) kept as non-standard"));
+                self.push_nonstandard(
+                    Table::Requests,
+                    &cols,
+                    &Row {
+                        labels: row.labels.clone(),
+                        values: values.to_vec(),
+                    },
+                );
+            }
+            None => self.push_nonstandard(
+                Table::Requests,
+                &cols,
+                &Row {
+                    labels: row.labels.clone(),
+                    values: values.to_vec(),
+                },
+            ),
+        }
+    }
+
+    fn appeals(&mut self, row: &Row) {
+        if row.values.is_empty() {
+            return;
+        }
+        let label = row.labels.last().map_or("", String::as_str);
+        if let Some(values) =
+            self.expect_figures(Table::Appeals, label, &row.values, APPEAL_COLS.len())
+        {
+            for (col, raw) in APPEAL_COLS.iter().zip(values) {
+                self.push(Table::Appeals, "all", col, raw, None, "", true);
+            }
+        }
+        self.table = None;
+    }
+
+    /// The row's figures if it has as many as the table has columns (extra
+    /// blank cells in front, from label columns left empty, are dropped).
+    /// Otherwise a note: the figures cannot be placed without guessing.
+    fn expect_figures<'a>(
+        &mut self,
+        table: Table,
+        label: &str,
+        values: &'a [String],
+        n: usize,
+    ) -> Option<&'a [String]> {
+        let extra = values.len().saturating_sub(n);
+        let (front, rest) = values.split_at(extra);
+        if rest.len() == n && front.iter().all(String::is_empty) {
+            return Some(rest);
+        }
+        let run_together = values
+            .iter()
+            .any(|v| v.chars().filter(char::is_ascii_digit).count() > 7);
+        self.note(format!(
+            "{} row {label:?}: {} figures where {n} expected{}; not read: {values:?}",
+            table.code(),
+            values.len(),
+            if run_together {
+                " (cells run together without separator?)"
+            } else {
+                ""
+            },
+        ));
+        None
+    }
+
+    fn has_row(&self, table: Table, row: &str) -> bool {
+        self.out
+            .cells
+            .iter()
+            .any(|c| c.table == table.code() && c.row == row)
+    }
+
+    /// Keep a row that names no standard item, if it carries any figure.
+    fn push_nonstandard(&mut self, table: Table, cols: &[&str], row: &Row) {
+        if row.values.iter().all(|v| v.trim().is_empty()) {
+            return;
+        }
+        self.nonstandard += 1;
+        let code = format!("nonstandard.{}", self.nonstandard);
+        let label = row.labels.join("/");
+        self.note(format!(
+            "{} row {label:?} is not a standard row; kept as {code}",
+            table.code()
+        ));
+        for (i, raw) in row.values.iter().enumerate() {
+            let col = cols
+                .get(i)
+                .map_or_else(|| format!("v{}", i + 1), |c| c.to_string());
+            self.push(table, &code, &col, raw, None, &label, false);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // reason: every field of a cell is needed here
+    fn push(
+        &mut self,
+        table: Table,
+        row: &str,
+        col: &str,
+        raw: &str,
+        money: Option<Option<Unit>>,
+        label: &str,
+        standard: bool,
+    ) {
+        let figure = parse(raw);
+        let unit = money.map(|header| {
+            let in_cell = match figure {
+                Some(Figure::Number(_, u)) => u,
+                _ => None,
+            };
+            in_cell
+                .or(header)
+                .map_or("unknown", Unit::as_str)
+                .to_string()
+        });
+        self.out.cells.push(Cell {
+            table: table.code().to_string(),
+            row: row.to_string(),
+            col: col.to_string(),
+            raw: raw.to_string(),
+            value: figure.and_then(|f| f.value()),
+            unit,
+            standard,
+            label: label.to_string(),
+        });
+    }
+
+    fn note(&mut self, note: String) {
+        self.out.notes.push(note);
+    }
+}
+
+/// The appeals heading names review and lawsuit; its header cell is a
+/// bare `行政复议` (or the misprint `行政法复议`). A longer label that only
+/// mentions 复议 (a province's extra requests row) opens nothing.
+fn opens_appeals(key: &str) -> bool {
+    key.contains("复议") && (key.contains("诉讼") || key.chars().count() <= 6)
+}
+
+/// True if the column belongs to the proactive row in either format.
+fn row_has_col(row: &str, col: &str) -> bool {
+    [Format::V2019, Format::V2021]
+        .iter()
+        .any(|f| proactive_cols(*f, row).contains(&col))
+}
+
+/// Money unit named in a header (`（单位：万元）`, `采购总金额(元)`).
+fn header_unit(header: &str) -> Option<Unit> {
+    let k = key(header);
+    if k.contains("万元") {
+        Some(Unit::WanYuan)
+    } else if k.ends_with('元') || k.contains("单位元") {
+        Some(Unit::Yuan)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,232 @@
+//! Re-extraction: run decode + extract again over every snapshot in the
+//! archive, with no network, and replace the derived rows.
+//!
+//! The WARC records are only read, never touched. What changed is reported so
+//! that a new extractor's effect on the figures is visible before anyone
+//! relies on them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rusqlite::params;
+
+use crate::archive::{Archive, ArchiveError};
+use crate::extract::Report;
+use crate::fetch;
+use crate::pipeline::{self, PARSE_LIMIT};
+use crate::warc::{self, WarcError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReextractError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("reading the archive index: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// What a re-extraction changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub captures: usize,
+    pub reports_before: usize,
+    pub reports_after: usize,
+    pub cells_added: usize,
+    pub cells_changed: usize,
+    pub cells_removed: usize,
+    pub checks_now_holding: usize,
+    pub checks_now_broken: usize,
+    /// Snapshots that could not be read back, with the reason.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "re-extracted {} captures", self.captures)?;
+        writeln!(
+            f,
+            "reports: {} before, {} after",
+            self.reports_before, self.reports_after
+        )?;
+        writeln!(
+            f,
+            "cells: {} added, {} changed, {} removed",
+            self.cells_added, self.cells_changed, self.cells_removed
+        )?;
+        writeln!(
+            f,
+            "identities: {} newly holding, {} newly broken",
+            self.checks_now_holding, self.checks_now_broken
+        )?;
+        for (what, why) in &self.unreadable {
+            writeln!(f, "unreadable snapshot {what}: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Key of a derived figure across extractions: report position, then codes.
+type CellKey = (i64, String, String, String);
+type CheckKey = (i64, String, String);
+
+struct Snapshot {
+    capture_id: i64,
+    warc_file: String,
+    warc_offset: u64,
+    content_type: Option<String>,
+}
+
+/// Re-extract every successful capture of the archive.
+pub fn reextract(archive: &mut Archive) -> Result<Changes, ReextractError> {
+    let snapshots = snapshots(archive)?;
+    let mut changes = Changes {
+        captures: snapshots.len(),
+        ..Changes::default()
+    };
+    let bar = crate::progress::bar(snapshots.len() as u64, "re-extracting");
+    for snap in snapshots {
+        bar.inc(1);
+        let (old_cells, old_checks, old_reports) = derived(archive, snap.capture_id)?;
+        changes.reports_before += old_reports;
+        let reports = match read_and_extract(archive.warc_dir(), &snap) {
+            Ok(reports) => reports,
+            Err(e) => {
+                changes.unreadable.push((
+                    format!("{}@{}", snap.warc_file, snap.warc_offset),
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        changes.reports_after += reports.len();
+        archive.replace_reports(snap.capture_id, &reports)?;
+        let (new_cells, new_checks, _) = derived(archive, snap.capture_id)?;
+        compare_cells(&old_cells, &new_cells, &mut changes);
+        compare_checks(&old_checks, &new_checks, &mut changes);
+    }
+    bar.finish_and_clear();
+    Ok(changes)
+}
+
+fn snapshots(archive: &Archive) -> Result<Vec<Snapshot>, ReextractError> {
+    let mut stmt = archive.conn().prepare(
+        "SELECT id, warc_file, warc_offset, content_type FROM captures
+         WHERE record_type = 'response' AND status BETWEEN 200 AND 299 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Snapshot {
+            capture_id: r.get(0)?,
+            warc_file: r.get(1)?,
+            warc_offset: r.get::<_, i64>(2)?.max(0) as u64,
+            content_type: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn read_and_extract(warc_dir: PathBuf, snap: &Snapshot) -> Result<Vec<Report>, WarcError> {
+    let record = warc::read_record(&warc_dir.join(&snap.warc_file), snap.warc_offset)?;
+    let (head, body) = record.http_parts();
+    let headers = parse_headers(head);
+    let entity = fetch::entity(&headers, body, PARSE_LIMIT);
+    let content_type = snap
+        .content_type
+        .clone()
+        .or_else(|| fetch::header_value(&headers, "content-type"));
+    let url = record.header("WARC-Target-URI").unwrap_or_default();
+    Ok(
+        pipeline::analyse_document(url, &entity, content_type.as_deref())
+            .map(|a| a.reports)
+            .unwrap_or_default(),
+    )
+}
+
+/// Header lines of an HTTP head, after its status line.
+fn parse_headers(head: &[u8]) -> Vec<(String, Vec<u8>)> {
+    head.split(|b| *b == b'\n')
+        .skip(1)
+        .filter_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let colon = line.iter().position(|b| *b == b':')?;
+            let (name, value) = line.split_at(colon);
+            let value = value.get(1..).unwrap_or_default().trim_ascii();
+            Some((
+                String::from_utf8_lossy(name).trim().to_string(),
+                value.to_vec(),
+            ))
+        })
+        .collect()
+}
+
+type Derived = (
+    BTreeMap<CellKey, (String, Option<f64>)>,
+    BTreeMap<CheckKey, Option<bool>>,
+    usize,
+);
+
+fn derived(archive: &Archive, capture_id: i64) -> Result<Derived, ReextractError> {
+    let conn = archive.conn();
+    let mut cells = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT r.ordinal, c.table_code, c.row_code, c.col_code, c.raw, c.value
+         FROM cells c JOIN reports r ON r.id = c.report_id WHERE r.capture_id = ?1",
+    )?;
+    let rows = stmt.query_map(params![capture_id], |r| {
+        Ok((
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+            (r.get(4)?, r.get(5)?),
+        ))
+    })?;
+    for row in rows {
+        let (k, v) = row?;
+        cells.insert(k, v);
+    }
+    let mut checks = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT r.ordinal, k.identity, k.col, k.holds
+         FROM checks k JOIN reports r ON r.id = k.report_id WHERE r.capture_id = ?1",
+    )?;
+    let rows = stmt.query_map(params![capture_id], |r| {
+        Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
+    })?;
+    for row in rows {
+        let (k, v) = row?;
+        checks.insert(k, v);
+    }
+    let reports: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM reports WHERE capture_id = ?1",
+        params![capture_id],
+        |r| r.get(0),
+    )?;
+    Ok((cells, checks, reports.max(0) as usize))
+}
+
+fn compare_cells(
+    old: &BTreeMap<CellKey, (String, Option<f64>)>,
+    new: &BTreeMap<CellKey, (String, Option<f64>)>,
+    changes: &mut Changes,
+) {
+    for (key, value) in new {
+        match old.get(key) {
+            None => changes.cells_added += 1,
+            Some(before) if before != value => changes.cells_changed += 1,
+            Some(_) => {}
+        }
+    }
+    changes.cells_removed += old.keys().filter(|k| !new.contains_key(*k)).count();
+}
+
+fn compare_checks(
+    old: &BTreeMap<CheckKey, Option<bool>>,
+    new: &BTreeMap<CheckKey, Option<bool>>,
+    changes: &mut Changes,
+) {
+    for (key, holds) in new {
+        let before = old.get(key).copied().flatten();
+        match (before, holds) {
+            (Some(true), Some(true)) | (Some(false), Some(false)) => {}
+            (_, Some(true)) => changes.checks_now_holding += 1,
+            (_, Some(false)) => changes.checks_now_broken += 1,
+            _ => {}
+        }
+    }
+}
