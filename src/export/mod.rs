@@ -105,7 +105,7 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
     let reader = Reader::open(&opts.archive)?;
     let all = reader.reports(&opts.regions)?;
     let total_reports = all.len();
-    let reports: BTreeMap<i64, ReportMeta> = all
+    let reports: Selected = all
         .into_iter()
         .filter(|r| opts.filter.accepts(r))
         .map(|r| (r.id, r))
@@ -114,8 +114,7 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
         path: opts.out.clone(),
         source,
     })?;
-    let mut files = Vec::new();
-    files.push(write_table(
+    let mut files = vec![write_table(
         opts,
         "reports",
         &rows::report_columns(),
@@ -124,36 +123,10 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
                 .values()
                 .try_for_each(|r| sink.write(&rows::report_row(r)))
         },
-    )?);
-    let bar = progress_bar(opts.progress, reader.cell_count()?);
-    let mut wides: Vec<Wide> = WIDE_TABLES.iter().map(|t| Wide::new(t)).collect();
-    files.push(write_table(opts, "cells", &rows::cell_columns(), |sink| {
-        reader.for_each_cell(|cell| {
-            bar.inc(1);
-            let Some(meta) = reports.get(&cell.report_id) else {
-                return Ok(());
-            };
-            if let Some(w) = wides.iter_mut().find(|w| w.table == cell.table) {
-                w.add(&cell);
-            }
-            sink.write(&rows::cell_row(meta, &cell))
-        })
-    })?);
-    bar.finish_and_clear();
-    let checks = reader.checks()?;
-    files.push(write_table(
-        opts,
-        "checks",
-        &rows::check_columns(),
-        |sink| {
-            checks
-                .iter()
-                .try_for_each(|k| match reports.get(&k.report_id) {
-                    Some(meta) => sink.write(&rows::check_row(meta, k)),
-                    None => Ok(()),
-                })
-        },
-    )?);
+    )?];
+    let (cells, wides) = write_cells(opts, &reader, &reports)?;
+    files.push(cells);
+    files.push(write_checks(opts, &reader, &reports)?);
     for w in &wides {
         let codes = w.codes(&codebook::wide_order(&w.table));
         let name = format!("wide_{}", w.table);
@@ -165,7 +138,49 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
     files.extend(codebook::write(opts)?);
     let manifest = Manifest::build(opts, &reader, total_reports, &reports, files, started)?;
     manifest.write(&opts.out.join(manifest::FILE))?;
+    tracing::info!(out = %opts.out.display(), reports = reports.len(), cells = manifest.rows("cells"), "export written");
     Ok(manifest)
+}
+
+/// The exported reports by id.
+type Selected = BTreeMap<i64, ReportMeta>;
+
+/// Stream every figure of the selected reports into `cells`, gathering the
+/// wide tables on the way (one pass over the largest table).
+fn write_cells(
+    opts: &ExportOptions,
+    reader: &Reader,
+    reports: &Selected,
+) -> Result<(FileEntry, Vec<Wide>), ExportError> {
+    let bar = progress_bar(opts.progress, reader.cell_count()?);
+    let mut wides: Vec<Wide> = WIDE_TABLES.iter().map(|t| Wide::new(t)).collect();
+    let file = write_table(opts, "cells", &rows::cell_columns(), |sink| {
+        reader.for_each_cell(|cell| {
+            bar.inc(1);
+            let Some(meta) = reports.get(&cell.report_id) else {
+                return Ok(());
+            };
+            if let Some(w) = wides.iter_mut().find(|w| w.table == cell.table) {
+                w.add(&cell);
+            }
+            sink.write(&rows::cell_row(meta, &cell))
+        })
+    });
+    bar.finish_and_clear();
+    Ok((file?, wides))
+}
+
+fn write_checks(
+    opts: &ExportOptions,
+    reader: &Reader,
+    reports: &Selected,
+) -> Result<FileEntry, ExportError> {
+    write_table(opts, "checks", &rows::check_columns(), |sink| {
+        reader.for_each_check(|k| match reports.get(&k.report_id) {
+            Some(meta) => sink.write(&rows::check_row(meta, &k)),
+            None => Ok(()),
+        })
+    })
 }
 
 fn progress_bar(show: bool, total: u64) -> ProgressBar {

@@ -245,8 +245,11 @@ impl Reader {
         Ok(())
     }
 
-    /// Every identity result, by report.
-    pub fn checks(&self) -> Result<Vec<CheckRow>, ExportError> {
+    /// Visit every identity result, by report, in the order they were checked.
+    pub fn for_each_check(
+        &self,
+        mut visit: impl FnMut(CheckRow) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -254,9 +257,10 @@ impl Reader {
                  FROM checks ORDER BY report_id, rowid",
             )
             .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(CheckRow {
+        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let check = (|| {
+                Ok::<_, rusqlite::Error>(CheckRow {
                     report_id: r.get(0)?,
                     identity: r.get(1)?,
                     col: r.get(2)?,
@@ -264,9 +268,11 @@ impl Reader {
                     left: r.get(4)?,
                     right: r.get(5)?,
                 })
-            })
+            })()
             .map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+            visit(check)?;
+        }
+        Ok(())
     }
 
     /// The number of cells, for the progress bar.

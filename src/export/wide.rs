@@ -17,13 +17,15 @@ pub const NONSTANDARD: &str = "nonstandard.";
 /// A figure's value and unit.
 type Figure = (Option<f64>, Option<String>);
 
-/// The figures of one statistics table, gathered report by report.
+/// The figures of one statistics table, gathered report by report. Codes
+/// are numbered once, so a report's figures are small integer-keyed maps.
 #[derive(Debug, Default)]
 pub struct Wide {
     pub table: String,
-    /// report id → code → (value, unit)
-    figures: BTreeMap<i64, HashMap<String, Figure>>,
-    seen: HashSet<String>,
+    /// report id → code number → (value, unit)
+    figures: BTreeMap<i64, HashMap<usize, Figure>>,
+    /// code → its number
+    numbers: HashMap<String, usize>,
     with_unit: HashSet<String>,
 }
 
@@ -48,16 +50,17 @@ impl Wide {
             return;
         }
         let code = code(cell);
-        if cell.unit.is_some() {
+        if cell.unit.is_some() && !self.with_unit.contains(&code) {
             self.with_unit.insert(code.clone());
         }
-        self.seen.insert(code.clone());
+        let next = self.numbers.len();
+        let number = *self.numbers.entry(code).or_insert(next);
         let figures = self.figures.entry(cell.report_id).or_default();
-        if figures.contains_key(&code) {
-            tracing::warn!(report = cell.report_id, table = %self.table, %code, "figure twice in one report; the first is kept in the wide table");
+        if figures.contains_key(&number) {
+            tracing::warn!(report = cell.report_id, table = %self.table, row = %cell.row, col = %cell.col, "figure twice in one report; the first is kept in the wide table");
             return;
         }
-        figures.insert(code, (cell.value, cell.unit.clone()));
+        figures.insert(number, (cell.value, cell.unit.clone()));
     }
 
     pub fn reports(&self) -> usize {
@@ -70,13 +73,13 @@ impl Wide {
     pub fn codes(&self, codebook_order: &[String]) -> Vec<String> {
         let mut codes: Vec<String> = codebook_order
             .iter()
-            .filter(|c| self.seen.contains(*c))
+            .filter(|c| self.numbers.contains_key(*c))
             .cloned()
             .collect();
         let known: HashSet<&String> = codebook_order.iter().collect();
         let mut extra: Vec<String> = self
-            .seen
-            .iter()
+            .numbers
+            .keys()
             .filter(|c| !known.contains(c))
             .cloned()
             .collect();
@@ -106,7 +109,8 @@ impl Wide {
             let meta = reports.get(id)?;
             let mut row = wide_key_row(meta);
             for code in codes {
-                let (value, unit) = figures.get(code).cloned().unwrap_or((None, None));
+                let figure = self.numbers.get(code).and_then(|n| figures.get(n));
+                let (value, unit) = figure.cloned().unwrap_or((None, None));
                 row.push(value.into());
                 if self.with_unit.contains(code) {
                     row.push(unit.into());
