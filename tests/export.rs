@@ -891,6 +891,32 @@ async fn an_archive_without_the_views_is_exported_through_temporary_ones() {
     assert_eq!(views, 0, "the export must not write to the archive");
 }
 
+#[tokio::test]
+async fn an_export_reads_one_snapshot_while_the_archive_is_written() {
+    let built = build_archive().await;
+    let reader = nianbao::export::reader::Reader::open(&built.dir).unwrap();
+    let before = reader.reports(&HashMap::new()).unwrap();
+    assert_eq!(before.len(), 4);
+    let mut db = nianbao::archive::Archive::open(&built.dir).unwrap();
+    let capture: i64 = db
+        .conn()
+        .query_row("SELECT MAX(capture_id) FROM reports", [], |r| r.get(0))
+        .unwrap();
+    db.replace_reports(capture, &[longgang_2021()]).unwrap();
+    let mut cells = 0;
+    reader
+        .for_each_cell(|c| {
+            assert!(
+                before.iter().any(|r| r.id == c.report_id),
+                "{c:?} is not of the snapshot"
+            );
+            cells += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(cells, 27, "the snapshot's cells, not the rewritten ones");
+}
+
 #[test]
 fn a_missing_archive_is_named_in_the_error() {
     let tmp = tempfile::tempdir().unwrap();

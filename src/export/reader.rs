@@ -100,8 +100,9 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Open `<dir>/nianbao.sqlite` read-only. An archive made before a view
-    /// existed gets it as a temporary view, from the same `schema.sql`.
+    /// Open `<dir>/nianbao.sqlite` read-only, as one consistent snapshot. An
+    /// archive made before a view existed gets it as a temporary view, from
+    /// the same `schema.sql`.
     pub fn open(dir: &Path) -> Result<Self, ExportError> {
         let path = dir.join(DB_FILE);
         if !path.is_file() {
@@ -126,6 +127,12 @@ impl Reader {
         }
         let reader = Self { path, conn };
         reader.ensure_views()?;
+        // One read transaction for the whole export: every query sees the
+        // same snapshot, even while a crawl writes (WAL).
+        reader
+            .conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|e| reader.sql(e))?;
         Ok(reader)
     }
 
