@@ -295,6 +295,10 @@ pub struct Analysis {
 pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) -> Option<Analysis> {
     let kind = attachment::kind_of(url, content_type, entity)?;
     match kind {
+        Kind::Html | Kind::Text if is_binary(entity) => Some(Analysis {
+            decoded: None,
+            reports: Vec::new(),
+        }),
         Kind::Html | Kind::Text => {
             let decoded = decode::decode(entity, content_type);
             let reports = if kind == Kind::Html {
@@ -325,6 +329,17 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
             })
         }
     }
+}
+
+/// Bytes that no text encoding produces (NULs, many control bytes), whatever
+/// the content type claims: not worth decoding.
+fn is_binary(entity: &[u8]) -> bool {
+    let head = entity.get(..8192.min(entity.len())).unwrap_or_default();
+    let control = head
+        .iter()
+        .filter(|b| **b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+        .count();
+    head.contains(&0) || control * 10 > head.len()
 }
 
 /// Write the WARC record(s) of one exchange, then index them. A revisit is
