@@ -2,9 +2,13 @@
 //! annual reports. See ARCHITECTURE.md for the map.
 pub mod archive;
 pub mod config;
+pub mod crawl;
 pub mod decode;
+pub mod discover;
 pub mod extract;
 pub mod fetch;
+pub mod frontier;
 pub mod pipeline;
+pub mod politeness;
 pub mod summary;
 pub mod warc;
