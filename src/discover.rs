@@ -263,7 +263,9 @@ fn script_pages(doc: &Html, page: &Url) -> Vec<Url> {
             })
         });
         let Some(pager) = pager else { continue };
-        for i in 0..pager.count.min(MAX_SCRIPT_PAGES) {
+        // `…/dir/` is page 0 (`index.html`) under another name.
+        let first = u32::from(page.path().ends_with('/'));
+        for i in first..pager.count.min(MAX_SCRIPT_PAGES) {
             let name = if i == 0 {
                 format!("{}.{}", pager.prefix, pager.suffix)
             } else {
