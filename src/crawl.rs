@@ -639,6 +639,11 @@ impl Ctx {
             return Ok(Verdict::Allowed);
         };
         let agent = self.politeness.settings().agent.clone();
+        if let Some(robots) = self.robots_from_run(&current, &agent)? {
+            let verdict = verdict(&robots, url);
+            self.politeness.set_robots(url, robots);
+            return Ok(verdict);
+        }
         for _ in 0..=ROBOTS_REDIRECTS {
             claim.wait_turn().await;
             // Always asked in full: a 304 would leave no rules to read.
@@ -678,6 +683,25 @@ impl Ctx {
         // Too many redirects: RFC 9309 treats the file as unavailable (allow all).
         self.politeness.set_robots(url, Robots::AllowAll);
         Ok(Verdict::Allowed)
+    }
+
+    /// The robots.txt this run already archived (before it was killed), so
+    /// that a resumed run does not archive it twice.
+    fn robots_from_run(&self, robots_url: &Url, agent: &str) -> Result<Option<Robots>, CrawlError> {
+        let db = lock_db(&self.store)?;
+        let captured = frontier::captured_in_run(db.conn(), &self.run, robots_url.as_str())?;
+        drop(db);
+        let Some(capture) = captured else {
+            return Ok(None);
+        };
+        let page = recover::captured_page(&self.store, &self.run, capture)?;
+        Ok(match page.status {
+            200..=299 | 304 => page
+                .text
+                .map(|text| Robots::from_answer(agent, 200, text.as_bytes())),
+            400..=499 if page.status != 429 => Some(Robots::AllowAll),
+            _ => None,
+        })
     }
 
     fn options_for_robots(&self) -> Options {

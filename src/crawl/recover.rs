@@ -236,40 +236,22 @@ fn parse_head(head: &[u8]) -> (u16, Vec<(String, String)>) {
     (status, headers)
 }
 
-/// Read a capture of this run back from its WARC record.
+/// Read a capture of this run back from its WARC record (for a revisit,
+/// the text comes from the capture it refers to).
 pub(super) fn captured_page(
     store: &Store,
     run: &Run,
     capture: i64,
 ) -> Result<CapturedPage, CrawlError> {
     let db = lock_db(store)?;
-    let (url, status, record_type, file, offset, content_type, headers): (
-        String,
-        u16,
-        String,
-        String,
-        i64,
-        Option<String>,
-        String,
-    ) = db
-        .conn()
-        .query_row(
-            "SELECT url, status, record_type, warc_file, warc_offset, content_type, headers
-             FROM captures WHERE id = ?1",
-            [capture],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
-        .map_err(frontier_err)?;
+    let (url, status, record_type, refers_to, headers): (String, u16, String, Option<i64>, String) =
+        db.conn()
+            .query_row(
+                "SELECT url, status, record_type, refers_to, headers FROM captures WHERE id = ?1",
+                [capture],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .map_err(frontier_err)?;
     let had_prior: bool = db
         .conn()
         .query_row(
@@ -279,7 +261,6 @@ pub(super) fn captured_page(
             |r| r.get(0),
         )
         .map_err(frontier_err)?;
-    let path = db.warc_dir().join(&file);
     drop(db);
     let headers: Vec<(String, String)> = serde_json::from_str(&headers).unwrap_or_default();
     let location = (300..400)
@@ -292,15 +273,10 @@ pub(super) fn captured_page(
         })
         .flatten();
     let revisit = record_type == "revisit";
-    let text = if !revisit && (200..300).contains(&status) {
-        page_text(
-            &path,
-            offset.max(0) as u64,
-            &headers,
-            content_type.as_deref(),
-        )?
-    } else {
-        None
+    let text = match (revisit, refers_to) {
+        (true, Some(original)) => page_text(store, original)?,
+        (false, _) if (200..300).contains(&status) => page_text(store, capture)?,
+        _ => None,
     };
     Ok(CapturedPage {
         status,
@@ -311,18 +287,26 @@ pub(super) fn captured_page(
     })
 }
 
-fn page_text(
-    path: &Path,
-    offset: u64,
-    headers: &[(String, String)],
-    content_type: Option<&str>,
-) -> Result<Option<String>, CrawlError> {
-    let record = warc::read_record(path, offset).map_err(PipelineError::from)?;
+/// The decoded text of a full capture, read from its WARC record.
+fn page_text(store: &Store, capture: i64) -> Result<Option<String>, CrawlError> {
+    let db = lock_db(store)?;
+    let (file, offset, content_type, headers): (String, i64, Option<String>, String) = db
+        .conn()
+        .query_row(
+            "SELECT warc_file, warc_offset, content_type, headers FROM captures WHERE id = ?1",
+            [capture],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(frontier_err)?;
+    let path = db.warc_dir().join(file);
+    drop(db);
+    let headers: Vec<(String, String)> = serde_json::from_str(&headers).unwrap_or_default();
+    let record = warc::read_record(&path, offset.max(0) as u64).map_err(PipelineError::from)?;
     let (_, body) = record.http_parts();
     let raw: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
         .collect();
     let entity = fetch::entity(&raw, body, PARSE_LIMIT);
-    Ok(pipeline::analyse_entity(&entity, content_type).map(|(d, _)| d.text))
+    Ok(pipeline::analyse_entity(&entity, content_type.as_deref()).map(|(d, _)| d.text))
 }
