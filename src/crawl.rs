@@ -57,10 +57,11 @@ pub enum CrawlError {
 }
 
 impl CrawlError {
-    /// True when the run could not start for lack of usable input or a free
-    /// archive (exit code 2), false for failures of the archive mid-run.
+    /// True when the config or the archive is unusable (bad source names, the
+    /// archive busy, not writable, or failing): exit code 2. Only an internal
+    /// failure of a task is not.
     pub fn is_unusable_input(&self) -> bool {
-        matches!(self, CrawlError::Lock(_) | CrawlError::Sources(_))
+        !matches!(self, CrawlError::Task(_))
     }
 }
 

@@ -411,6 +411,29 @@ mod tests {
     }
 
     #[test]
+    fn hanweb_columns_and_pages() {
+        let html = r#"<a href="/col/col1229/index.html">政府信息公开年报</a>
+            <a href="/art/2021/1/20/art_1229_5.html">某县2020年度政府信息公开工作年度报告</a>
+            <a href="/col/col1228/index.html?uid=7&pageNum=2">2</a>
+            <a href="/col/col1228/index.html?uid=7&pageNum=3">下一页</a>"#;
+        let got = links(
+            &page("http://a.cn/col/col1228/index.html"),
+            html,
+            Kind::Listing,
+        );
+        assert_eq!(
+            found(&got, "col1229/index.html").map(|l| l.kind),
+            Some(Kind::Listing)
+        );
+        assert_eq!(
+            found(&got, "art_1229_5.html").map(|l| l.kind),
+            Some(Kind::Report)
+        );
+        assert!(found(&got, "pageNum=2").is_some_and(|l| l.pagination));
+        assert!(found(&got, "pageNum=3").is_some_and(|l| l.pagination));
+    }
+
+    #[test]
     fn attachments_of_a_report() {
         let html = r#"<base href="http://files.a.cn/up/"><a href="P0200.pdf">全真版</a>
             <a href="b.DOCX">b</a><a href="c.xlsx">c</a><a href="x.html">其他</a>"#;

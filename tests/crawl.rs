@@ -437,6 +437,30 @@ async fn farm_is_archived_once_politely_then_revisited() {
     assert_eq!(index_hits, 1);
     assert_eq!(farm.hosts[0].hits("/robots.txt"), 1);
 
+    // `fetch --title`: a report found by the crawl, by part of its title.
+    let fetch = |title: &'static str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_nianbao"));
+        cmd.args([
+            "--config",
+            "no-such-config.toml",
+            "fetch",
+            "--title",
+            title,
+            "--archive",
+        ])
+        .arg(tmp.path());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let one = fetch("甲区2019年").await.unwrap();
+    let stdout = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        stdout.contains(&format!("archived {}", farm.reports[1])),
+        "{stdout}"
+    );
+    let many = fetch("甲区").await.unwrap();
+    assert_eq!(many.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&many.stderr).contains("give more of the title"));
+
     // A second run over the unchanged farm: revisits, no second full copy.
     let before: i64 = db
         .query_row("SELECT MAX(id) FROM captures", [], |r| r.get(0))
