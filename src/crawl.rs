@@ -679,6 +679,8 @@ impl Ctx {
             self.politeness.answered(claim.host());
             let verdict = verdict(&robots, url);
             self.politeness.set_robots(url, robots);
+            // A Crawl-delay applies from this request on.
+            claim.request_done();
             return Ok(verdict);
         }
         // Too many redirects: RFC 9309 treats the file as unavailable (allow all).

@@ -216,6 +216,10 @@ async fn farm() -> Farm {
         "127.0.1.3",
         vec![
             (
+                "/robots.txt",
+                Reply::new(200, "text/plain", "User-agent: *\nCrawl-delay: 0.3\n"),
+            ),
+            (
                 "/gknb/index.html",
                 Reply::html(listing(
                     &[("t20210401_1.html", "丙市2020年政府信息公开工作年度报告")],
@@ -426,6 +430,11 @@ async fn farm_is_archived_once_politely_then_revisited() {
     assert!(
         after >= Duration::from_secs(1),
         "Retry-After ignored: {after:?}"
+    );
+    let delayed = min_gap(&farm.hosts[2]).unwrap();
+    assert!(
+        delayed >= Duration::from_millis(300),
+        "Crawl-delay ignored: {delayed:?}"
     );
     let c = farm.hosts[2].seen();
     let after_503 = c[2].at.duration_since(c[1].at);
