@@ -138,49 +138,88 @@ pub async fn archive_url(
     let mut current = url.clone();
     let mut hops = vec![current.clone()];
     loop {
-        let prior = if opts.conditional {
-            store
-                .db
-                .lock()
-                .map_err(|_| PipelineError::Poisoned)?
-                .prior_capture(current.as_str())?
-        } else {
-            None
+        let prior = prior_capture(store, &current, opts.conditional)?;
+        let fetched = fetcher.get(&current, &conditional(prior.as_ref())).await?;
+        let target = match archive_fetched(store, fetched, prior, opts)? {
+            Hop::Final(mut archived) => {
+                archived.hops = hops;
+                return Ok(archived);
+            }
+            Hop::Redirect { target, .. } => target,
         };
-        let cond = prior
-            .as_ref()
-            .map(|p| Conditional {
-                etag: p.etag.clone(),
-                last_modified: p.last_modified.clone(),
-            })
-            .unwrap_or_default();
-        let fetched = fetcher.get(&current, &cond).await?;
-        if let Some(target) = redirect_target(&fetched)? {
-            snapshot(store, &fetched, None, opts)?;
-            if hops.len() > opts.max_redirects {
-                return Err(PipelineError::TooManyRedirects {
-                    url: url.to_string(),
-                    limit: opts.max_redirects,
-                });
-            }
-            if !matches!(target.scheme(), "http" | "https") || !in_scope(&target) {
-                return Err(PipelineError::OutOfScope {
-                    url: current.to_string(),
-                    target: target.to_string(),
-                });
-            }
-            if hops.contains(&target) {
-                return Err(PipelineError::TooManyRedirects {
-                    url: url.to_string(),
-                    limit: opts.max_redirects,
-                });
-            }
-            hops.push(target.clone());
-            current = target;
-            continue;
+        if hops.len() > opts.max_redirects {
+            return Err(PipelineError::TooManyRedirects {
+                url: url.to_string(),
+                limit: opts.max_redirects,
+            });
         }
-        return finish(store, fetched, prior, opts, hops);
+        if !matches!(target.scheme(), "http" | "https") || !in_scope(&target) {
+            return Err(PipelineError::OutOfScope {
+                url: current.to_string(),
+                target: target.to_string(),
+            });
+        }
+        if hops.contains(&target) {
+            return Err(PipelineError::TooManyRedirects {
+                url: url.to_string(),
+                limit: opts.max_redirects,
+            });
+        }
+        hops.push(target.clone());
+        current = target;
     }
+}
+
+/// The outcome of archiving one exchange.
+#[derive(Debug, Clone)]
+pub enum Hop {
+    /// A 3xx with a usable `Location`; the redirect itself is archived.
+    Redirect { target: Url, capture_id: i64 },
+    /// Anything else: archived, decoded and extracted.
+    Final(Archived),
+}
+
+/// The last full capture of `url` when a conditional request is wanted.
+pub fn prior_capture(
+    store: &Store,
+    url: &Url,
+    conditional: bool,
+) -> Result<Option<crate::archive::PriorCapture>, PipelineError> {
+    if !conditional {
+        return Ok(None);
+    }
+    Ok(store
+        .db
+        .lock()
+        .map_err(|_| PipelineError::Poisoned)?
+        .prior_capture(url.as_str())?)
+}
+
+/// The validators to send for a URL with this prior capture.
+pub fn conditional(prior: Option<&crate::archive::PriorCapture>) -> Conditional {
+    prior
+        .map(|p| Conditional {
+            etag: p.etag.clone(),
+            last_modified: p.last_modified.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// Snapshot and index one exchange the caller fetched (with the validators
+/// of `prior`), so that a caller pacing its own requests archives them the
+/// same way `archive_url` does.
+pub fn archive_fetched(
+    store: &Store,
+    fetched: Fetched,
+    prior: Option<crate::archive::PriorCapture>,
+    opts: &Options,
+) -> Result<Hop, PipelineError> {
+    if let Some(target) = redirect_target(&fetched)? {
+        let capture_id = snapshot(store, &fetched, None, opts)?;
+        return Ok(Hop::Redirect { target, capture_id });
+    }
+    let hops = vec![fetched.url.clone()];
+    finish(store, fetched, prior, opts, hops).map(Hop::Final)
 }
 
 fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
