@@ -83,6 +83,9 @@ struct Ctx {
     run: Run,
     /// Per source: the hosts its links may lead to.
     scopes: HashMap<String, HashSet<String>>,
+    /// The crawl's total request rate across all hosts; per-host limits live
+    /// in `politeness`, since a keyed governor cannot pause a single host.
+    rate: Option<governor::DefaultDirectRateLimiter>,
 }
 
 /// Crawl the configured sources into the configured archive.
@@ -121,6 +124,8 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         crawl: config.crawl.clone(),
         run,
         scopes: sources.iter().map(|s| (s.name.clone(), scope(s))).collect(),
+        rate: std::num::NonZeroU32::new(config.crawl.max_requests_per_second)
+            .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
         store,
     });
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
@@ -241,6 +246,9 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                 let task_ctx = ctx.clone();
                 tasks.spawn(async move {
                     let url = item.url.clone();
+                    if let Some(rate) = &task_ctx.rate {
+                        rate.until_ready().await;
+                    }
                     visit(&task_ctx, claim, item).await.map(|()| url)
                 });
             }
