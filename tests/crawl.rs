@@ -529,7 +529,7 @@ async fn farm_is_archived_once_politely_then_revisited() {
 #[tokio::test]
 async fn trs_listing_fixture_yields_reports_and_pages() {
     let html =
-        std::fs::read_to_string("tests/fixtures/listings/ordos-egb-listing-trs.html").unwrap();
+        std::fs::read_to_string("tests/fixtures/samples/ordos-egb-listing-trs.html").unwrap();
     let page = url::Url::parse("http://egb.ordos.gov.cn/xxgk/xxgknb/").unwrap();
     let links = nianbao::discover::links(&page, &html, nianbao::frontier::Kind::Listing);
     let reports: Vec<_> = links
