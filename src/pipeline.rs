@@ -10,7 +10,7 @@ use crate::archive::{Archive, ArchiveError, NewCapture};
 use crate::attachment::{self, Kind};
 use crate::decode::{self, Decoded};
 use crate::extract::{self, Report};
-use crate::fetch::{Conditional, FetchError, Fetched, Fetcher};
+use crate::fetch::{self, Conditional, FetchError, Fetched, Fetcher};
 use crate::warc::{self, Exchange, Revisit, WarcError, WarcWriter};
 
 /// The most a parser is handed of one (possibly compressed) body.
@@ -269,28 +269,33 @@ fn finish(
         });
     }
     let capture_id = snapshot(store, &fetched, None, opts)?;
-    let (decoded, text, reports) = analyse(&fetched, content_type.as_deref());
-    let db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
-    if let Some(d) = &decoded {
-        db.set_encoding(
-            capture_id,
-            d.encoding,
-            d.decision.as_str(),
-            d.had_errors,
-            &d.rejected,
-        )?;
-    }
-    drop(db);
-    if !reports.is_empty() {
+    let analysis = if (200..300).contains(&fetched.status) {
         let mut db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
-        db.replace_reports(capture_id, &reports)?;
-    }
+        derive(
+            &mut db,
+            capture_id,
+            fetched.url.as_str(),
+            &fetched.headers,
+            &fetched.body,
+            content_type.as_deref(),
+        )?
+    } else {
+        None
+    };
+    let (decoded, reports) = analysis.map_or((None, Vec::new()), |a| (a.decoded, a.reports));
+    let summary = decoded.as_ref().map(|d| DecodeSummary {
+        encoding: d.encoding,
+        decision: d.decision,
+        had_errors: d.had_errors,
+        rejected: d.rejected_labels.clone(),
+    });
+    let text = decoded.map(|d| d.text);
     Ok(Archived {
         final_url: fetched.url.clone(),
         status: fetched.status,
         capture_id,
         record_type: "response",
-        decoded,
+        decoded: summary,
         reports,
         text,
         content_type,
@@ -299,26 +304,33 @@ fn finish(
     })
 }
 
-/// Decode and extract a body, if it is a document worth reading.
-fn analyse(
-    fetched: &Fetched,
+/// Decode + extract a stored body and write what was derived (the encoding
+/// decision, the reports) to its capture. The one place derived rows are
+/// made, whether the body was just fetched, recovered from a WARC file after
+/// a kill, or re-read by `reextract`.
+pub fn derive(
+    db: &mut Archive,
+    capture_id: i64,
+    url: &str,
+    headers: &[(String, Vec<u8>)],
+    body: &[u8],
     content_type: Option<&str>,
-) -> (Option<DecodeSummary>, Option<String>, Vec<Report>) {
-    if !(200..300).contains(&fetched.status) {
-        return (None, None, Vec::new());
-    }
-    let entity = fetched.entity(PARSE_LIMIT);
-    let Some(analysis) = analyse_document(fetched.url.as_str(), &entity, content_type) else {
-        return (None, None, Vec::new());
+) -> Result<Option<Analysis>, ArchiveError> {
+    let entity = fetch::entity(headers, body, PARSE_LIMIT);
+    let Some(analysis) = analyse_document(url, &entity, content_type) else {
+        return Ok(None);
     };
-    let summary = analysis.decoded.as_ref().map(|d| DecodeSummary {
-        encoding: d.encoding,
-        decision: d.decision,
-        had_errors: d.had_errors,
-        rejected: d.rejected_labels.clone(),
-    });
-    let text = analysis.decoded.map(|d| d.text);
-    (summary, text, analysis.reports)
+    if let Some(d) = &analysis.decoded {
+        db.set_encoding(
+            capture_id,
+            d.encoding,
+            d.decision.as_str(),
+            d.had_errors,
+            &d.rejected_labels,
+        )?;
+    }
+    db.replace_reports(capture_id, &analysis.reports)?;
+    Ok(Some(analysis))
 }
 
 /// What was read out of one document.

@@ -6,11 +6,8 @@
 //! or fetched twice. A page archived by the interrupted run but not yet
 //! recorded in the frontier is read back here for its outcome and links.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
-use flate2::bufread::GzDecoder;
 use rusqlite::{params, OptionalExtension};
 
 use super::{lock_db, CrawlError};
@@ -18,7 +15,7 @@ use crate::archive::NewCapture;
 use crate::fetch;
 use crate::frontier::Run;
 use crate::pipeline::{self, PipelineError, Store, PARSE_LIMIT};
-use crate::warc::{self, Record, WarcError};
+use crate::warc::{self, Record};
 
 /// A capture read back from the archive.
 #[derive(Debug, Clone)]
@@ -48,7 +45,9 @@ pub(super) fn index_orphans(store: &Store) -> Result<usize, CrawlError> {
                 |r| r.get(0),
             )
             .map_err(frontier_err)?;
-        for (offset, length) in members_from(&path, known_end.max(0) as u64)? {
+        let members =
+            warc::members_from(&path, known_end.max(0) as u64).map_err(PipelineError::from)?;
+        for (offset, length) in members.spans {
             let record = warc::read_record(&path, offset).map_err(PipelineError::from)?;
             if index_record(store, &name, offset, length, &record)? {
                 indexed += 1;
@@ -66,45 +65,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Offsets and lengths of the complete gzip members from `start` on.
-fn members_from(path: &Path, start: u64) -> Result<Vec<(u64, u64)>, CrawlError> {
-    let io_err = |source: io::Error| {
-        CrawlError::Pipeline(PipelineError::Warc(WarcError::Io {
-            path: path.to_path_buf(),
-            source,
-        }))
-    };
-    let mut file = File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
-    if start >= size {
-        return Ok(Vec::new());
-    }
-    file.seek(SeekFrom::Start(start)).map_err(io_err)?;
-    let mut reader = BufReader::new(file);
-    let mut pos = start;
-    let mut out = Vec::new();
-    loop {
-        let buffered = reader.fill_buf().map(|b| b.len()).unwrap_or(0);
-        if buffered == 0 {
-            break;
-        }
-        let stream_before = reader.stream_position().map_err(io_err)?;
-        let mut dec = GzDecoder::new(&mut reader);
-        if io::copy(&mut dec, &mut io::sink()).is_err() {
-            break;
-        }
-        drop(dec);
-        let stream_after = reader.stream_position().map_err(io_err)?;
-        let length = stream_after.saturating_sub(stream_before);
-        if length == 0 {
-            break;
-        }
-        out.push((pos, length));
-        pos += length;
-    }
-    Ok(out)
 }
 
 /// Index one record if it is an HTTP answer no row knows. True if indexed.
@@ -138,7 +98,7 @@ fn index_record(
         return Ok(false);
     }
     let (head, body) = record.http_parts();
-    let (status, headers) = parse_head(head);
+    let (status, headers) = warc::parse_http_head(head);
     let header = |name: &str| {
         headers
             .iter()
@@ -198,45 +158,18 @@ fn index_record(
             .iter()
             .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
             .collect();
-        let entity = fetch::entity(&raw, body, PARSE_LIMIT);
-        if let Some(analysis) =
-            pipeline::analyse_document(&capture.url, &entity, capture.content_type.as_deref())
-        {
-            if let Some(d) = &analysis.decoded {
-                db.set_encoding(
-                    id,
-                    d.encoding,
-                    d.decision.as_str(),
-                    d.had_errors,
-                    &d.rejected_labels,
-                )
-                .map_err(PipelineError::from)?;
-            }
-            let reports = analysis.reports;
-            if !reports.is_empty() {
-                db.replace_reports(id, &reports)
-                    .map_err(PipelineError::from)?;
-            }
-        }
+        pipeline::derive(
+            &mut db,
+            id,
+            &capture.url,
+            &raw,
+            body,
+            capture.content_type.as_deref(),
+        )
+        .map_err(PipelineError::from)?;
     }
     tracing::info!(capture = id, url = %capture.url, "indexed an unindexed WARC record");
     Ok(true)
-}
-
-/// The status code and headers of an HTTP response head.
-fn parse_head(head: &[u8]) -> (u16, Vec<(String, String)>) {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    (status, headers)
 }
 
 /// Read a capture of this run back from its WARC record (for a revisit,
