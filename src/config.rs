@@ -53,6 +53,7 @@ struct RawCrawl {
     max_depth: u32,
     max_pages_per_source: u32,
     max_retries: u32,
+    max_requests_per_second: u32,
     warc_max_file_mb: u64,
     accept_invalid_certs: bool,
 }
@@ -77,6 +78,7 @@ impl Default for RawCrawl {
             max_depth: 4,
             max_pages_per_source: 500,
             max_retries: 3,
+            max_requests_per_second: 20,
             warc_max_file_mb: 1024,
             accept_invalid_certs: true,
         }
@@ -112,6 +114,8 @@ pub struct CrawlConfig {
     pub max_depth: u32,
     pub max_pages_per_source: u32,
     pub max_retries: u32,
+    /// Requests started per second across all hosts; 0 for no bound.
+    pub max_requests_per_second: u32,
     pub warc_max_file_bytes: u64,
 }
 
@@ -191,6 +195,7 @@ impl Config {
                 max_depth: c.max_depth,
                 max_pages_per_source: c.max_pages_per_source,
                 max_retries: c.max_retries,
+                max_requests_per_second: c.max_requests_per_second,
                 warc_max_file_bytes: c.warc_max_file_mb.max(1) * 1024 * 1024,
             },
             fetch,

@@ -63,9 +63,7 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     for (label, decision) in declared {
         let Some(label) = label else { continue };
         match label_encoding(&label) {
-            Some(enc) if decodes_cleanly(enc, bytes) => {
-                return finish(enc, bytes, decision, rejected)
-            }
+            Some(enc) if believable(enc, bytes) => return finish(enc, bytes, decision, rejected),
             _ => rejected.push(label),
         }
     }
@@ -110,6 +108,17 @@ fn widen(enc: &'static Encoding) -> &'static Encoding {
 
 fn label_encoding(label: &str) -> Option<&'static Encoding> {
     Encoding::for_label(label.trim().as_bytes()).map(|e| widen(e.output_encoding()))
+}
+
+/// A declared label is believed when the bytes decode under it without error
+/// and, for a legacy label, when they are not valid UTF-8 with non-ASCII
+/// text: GB18030 accepts almost any byte pairs, so UTF-8 Chinese would pass
+/// as (garbled) GBK, while GBK text is practically never valid UTF-8.
+fn believable(enc: &'static Encoding, bytes: &[u8]) -> bool {
+    if enc != UTF_8 && !bytes.is_ascii() && decodes_cleanly(UTF_8, bytes) {
+        return false;
+    }
+    decodes_cleanly(enc, bytes)
 }
 
 fn decodes_cleanly(enc: &'static Encoding, bytes: &[u8]) -> bool {
@@ -189,6 +198,14 @@ mod tests {
         assert_eq!(d.decision, Decision::Detector);
         assert!(d.text.contains("本年新收政府信息公开申请数量"));
         assert!(!d.had_errors);
+    }
+
+    #[test]
+    fn meta_says_gb2312_but_bytes_are_utf8() {
+        let page = "<meta http-equiv=Content-Type content=\"text/html; charset=gb2312\"><p>行政复议结果维持</p>";
+        let d = decode(page.as_bytes(), None);
+        assert_eq!(d.rejected_labels, vec!["gb2312".to_string()]);
+        assert_eq!((d.encoding, d.text.as_str()), ("UTF-8", page));
     }
 
     #[test]

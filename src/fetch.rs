@@ -178,6 +178,14 @@ impl Fetcher {
         })
     }
 
+    /// Whether `host` was found to need native TLS.
+    pub fn uses_native_tls(&self, host: &str) -> bool {
+        self.native_hosts
+            .lock()
+            .map(|s| s.contains(host))
+            .unwrap_or(false)
+    }
+
     pub fn config(&self) -> &FetchConfig {
         &self.config
     }
@@ -190,11 +198,7 @@ impl Fetcher {
             });
         }
         let host = url.host_str().unwrap_or_default().to_string();
-        let use_native = self
-            .native_hosts
-            .lock()
-            .map(|s| s.contains(&host))
-            .unwrap_or(false);
+        let use_native = self.uses_native_tls(&host);
         if use_native || url.scheme() == "http" {
             return self
                 .get_with(&self.native_or_plain(use_native), url, cond)

@@ -3,11 +3,15 @@
 pub mod archive;
 pub mod attachment;
 pub mod config;
+pub mod crawl;
 pub mod decode;
+pub mod discover;
 pub mod export;
 pub mod extract;
 pub mod fetch;
+pub mod frontier;
 pub mod pipeline;
+pub mod politeness;
 pub mod progress;
 pub mod reextract;
 pub mod summary;

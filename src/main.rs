@@ -1,5 +1,6 @@
 //! The `nianbao` command line: parse flags, call the library, set the exit code.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,9 +9,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use nianbao::config::Config;
+use nianbao::crawl;
 use nianbao::export::{self, ExportOptions, Filter, OutputFormat};
 use nianbao::extract::Report;
 use nianbao::fetch::Fetcher;
+use nianbao::frontier;
 use nianbao::pipeline::{self, Options, Store};
 use nianbao::summary;
 
@@ -37,10 +40,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Discover and archive the reports of every configured source (the
+    /// scheduled run; resumes an interrupted one).
+    Crawl(CrawlArgs),
     /// Archive one report page and show its tables.
     Fetch {
         /// The report's address.
-        url: String,
+        #[arg(required_unless_present = "title", conflicts_with = "title")]
+        url: Option<String>,
+        /// Instead of a URL: (part of) the title of a report earlier crawls found.
+        #[arg(long)]
+        title: Option<String>,
         /// Archive directory (default: the config's `archive`, else ./archive).
         #[arg(long)]
         archive: Option<PathBuf>,
@@ -101,9 +111,38 @@ enum ExportFormat {
     Jsonl,
 }
 
+/// Flags of `crawl`; each overrides the config file.
+#[derive(clap::Args)]
+struct CrawlArgs {
+    /// Archive directory.
+    #[arg(long)]
+    archive: Option<PathBuf>,
+    /// Pages fetched per source at most (crawl.max_pages_per_source).
+    #[arg(long)]
+    max_pages: Option<u32>,
+    /// Link depth from the start pages (crawl.max_depth).
+    #[arg(long)]
+    max_depth: Option<u32>,
+    /// Minimum gap between two requests to one host, in ms (crawl.per_host_interval_ms).
+    #[arg(long)]
+    interval_ms: Option<u64>,
+    /// Requests in flight across all hosts (crawl.max_concurrency).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Crawl only this source (by name); repeat for several.
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // A crawl run by a timer or cron logs what it does; on a terminal the
+    // progress bar says it and only warnings are logged.
+    let unattended = matches!(cli.command, Command::Crawl(_)) && !std::io::stderr().is_terminal();
+    init_logging(if unattended { "info" } else { "warn" });
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -113,9 +152,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NIANBAO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -124,9 +163,23 @@ fn init_logging() {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Fetch { url, archive } => {
+        Command::Crawl(args) => crawl(Config::load(&cli.config)?, args),
+        Command::Fetch {
+            url,
+            title,
+            archive,
+        } => {
             let config = load_config_if_present(&cli.config)?;
-            fetch(&config, &url, archive)
+            let dir = archive.unwrap_or_else(|| config.archive.clone());
+            let url = match (url, title) {
+                (Some(url), _) => url,
+                (None, Some(title)) => match url_for_title(&dir, &title)? {
+                    Some(url) => url,
+                    None => return Ok(UNUSABLE),
+                },
+                (None, None) => return Ok(UNUSABLE),
+            };
+            fetch(&config, &url, dir)
         }
         Command::Extract { files, json } => extract(&files, json),
         Command::Export {
@@ -221,7 +274,80 @@ fn load_config_if_present(path: &std::path::Path) -> anyhow::Result<Config> {
     }
 }
 
-fn fetch(config: &Config, url: &str, archive: Option<PathBuf>) -> anyhow::Result<u8> {
+fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
+    if let Some(dir) = args.archive {
+        config.archive = dir;
+    }
+    if let Some(n) = args.max_pages {
+        config.crawl.max_pages_per_source = n;
+    }
+    if let Some(n) = args.max_depth {
+        config.crawl.max_depth = n;
+    }
+    if let Some(ms) = args.interval_ms {
+        config.crawl.per_host_interval = std::time::Duration::from_millis(ms);
+    }
+    if let Some(n) = args.concurrency {
+        config.crawl.max_concurrency = n.max(1);
+    }
+    let opts = crawl::CrawlOptions {
+        only_sources: args.sources,
+        progress: !args.no_progress,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    match runtime.block_on(crawl::run(&config, &opts)) {
+        Ok(summary) => {
+            print!("{}", summary.render());
+            Ok(if summary.has_failures() { FAILED } else { OK })
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(if e.is_unusable_input() {
+                UNUSABLE
+            } else {
+                FAILED
+            })
+        }
+    }
+}
+
+/// The URL of the one report whose discovered title contains `title`.
+fn url_for_title(dir: &std::path::Path, title: &str) -> anyhow::Result<Option<String>> {
+    let db = nianbao::archive::Archive::open(dir)
+        .with_context(|| format!("opening the archive in {}", dir.display()))?;
+    let found = frontier::find_by_title(db.conn(), title)?;
+    let reports: Vec<_> = found
+        .iter()
+        .filter(|(_, _, kind)| kind != "listing")
+        .collect();
+    let candidates = if reports.is_empty() {
+        found.iter().collect()
+    } else {
+        reports
+    };
+    match candidates.as_slice() {
+        [] => {
+            eprintln!("error: no link titled like {title:?} was found by earlier crawls of {}; run `nianbao crawl` first or give the URL", dir.display());
+            Ok(None)
+        }
+        [(url, _, _)] => Ok(Some(url.clone())),
+        many => {
+            eprintln!(
+                "error: {} links are titled like {title:?}; give more of the title or the URL:",
+                many.len()
+            );
+            for (url, anchor, kind) in many {
+                eprintln!("  {anchor}  [{kind}]  {url}");
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
     let url = match Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         Ok(u) => {
@@ -233,7 +359,6 @@ fn fetch(config: &Config, url: &str, archive: Option<PathBuf>) -> anyhow::Result
             return Ok(UNUSABLE);
         }
     };
-    let dir = archive.unwrap_or_else(|| config.archive.clone());
     let store = Store::open(
         &dir,
         config.crawl.warc_max_file_bytes,

@@ -10,7 +10,7 @@ use crate::archive::{Archive, ArchiveError, NewCapture};
 use crate::attachment::{self, Kind};
 use crate::decode::{self, Decoded};
 use crate::extract::{self, Report};
-use crate::fetch::{Conditional, FetchError, Fetched, Fetcher};
+use crate::fetch::{self, Conditional, FetchError, Fetched, Fetcher};
 use crate::warc::{self, Exchange, Revisit, WarcError, WarcWriter};
 
 /// The most a parser is handed of one (possibly compressed) body.
@@ -138,49 +138,88 @@ pub async fn archive_url(
     let mut current = url.clone();
     let mut hops = vec![current.clone()];
     loop {
-        let prior = if opts.conditional {
-            store
-                .db
-                .lock()
-                .map_err(|_| PipelineError::Poisoned)?
-                .prior_capture(current.as_str())?
-        } else {
-            None
+        let prior = prior_capture(store, &current, opts.conditional)?;
+        let fetched = fetcher.get(&current, &conditional(prior.as_ref())).await?;
+        let target = match archive_fetched(store, fetched, prior, opts)? {
+            Hop::Final(mut archived) => {
+                archived.hops = hops;
+                return Ok(archived);
+            }
+            Hop::Redirect { target, .. } => target,
         };
-        let cond = prior
-            .as_ref()
-            .map(|p| Conditional {
-                etag: p.etag.clone(),
-                last_modified: p.last_modified.clone(),
-            })
-            .unwrap_or_default();
-        let fetched = fetcher.get(&current, &cond).await?;
-        if let Some(target) = redirect_target(&fetched)? {
-            snapshot(store, &fetched, None, opts)?;
-            if hops.len() > opts.max_redirects {
-                return Err(PipelineError::TooManyRedirects {
-                    url: url.to_string(),
-                    limit: opts.max_redirects,
-                });
-            }
-            if !matches!(target.scheme(), "http" | "https") || !in_scope(&target) {
-                return Err(PipelineError::OutOfScope {
-                    url: current.to_string(),
-                    target: target.to_string(),
-                });
-            }
-            if hops.contains(&target) {
-                return Err(PipelineError::TooManyRedirects {
-                    url: url.to_string(),
-                    limit: opts.max_redirects,
-                });
-            }
-            hops.push(target.clone());
-            current = target;
-            continue;
+        if hops.len() > opts.max_redirects {
+            return Err(PipelineError::TooManyRedirects {
+                url: url.to_string(),
+                limit: opts.max_redirects,
+            });
         }
-        return finish(store, fetched, prior, opts, hops);
+        if !matches!(target.scheme(), "http" | "https") || !in_scope(&target) {
+            return Err(PipelineError::OutOfScope {
+                url: current.to_string(),
+                target: target.to_string(),
+            });
+        }
+        if hops.contains(&target) {
+            return Err(PipelineError::TooManyRedirects {
+                url: url.to_string(),
+                limit: opts.max_redirects,
+            });
+        }
+        hops.push(target.clone());
+        current = target;
     }
+}
+
+/// The outcome of archiving one exchange.
+#[derive(Debug, Clone)]
+pub enum Hop {
+    /// A 3xx with a usable `Location`; the redirect itself is archived.
+    Redirect { target: Url, capture_id: i64 },
+    /// Anything else: archived, decoded and extracted.
+    Final(Archived),
+}
+
+/// The last full capture of `url` when a conditional request is wanted.
+pub fn prior_capture(
+    store: &Store,
+    url: &Url,
+    conditional: bool,
+) -> Result<Option<crate::archive::PriorCapture>, PipelineError> {
+    if !conditional {
+        return Ok(None);
+    }
+    Ok(store
+        .db
+        .lock()
+        .map_err(|_| PipelineError::Poisoned)?
+        .prior_capture(url.as_str())?)
+}
+
+/// The validators to send for a URL with this prior capture.
+pub fn conditional(prior: Option<&crate::archive::PriorCapture>) -> Conditional {
+    prior
+        .map(|p| Conditional {
+            etag: p.etag.clone(),
+            last_modified: p.last_modified.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// Snapshot and index one exchange the caller fetched (with the validators
+/// of `prior`), so that a caller pacing its own requests archives them the
+/// same way `archive_url` does.
+pub fn archive_fetched(
+    store: &Store,
+    fetched: Fetched,
+    prior: Option<crate::archive::PriorCapture>,
+    opts: &Options,
+) -> Result<Hop, PipelineError> {
+    if let Some(target) = redirect_target(&fetched)? {
+        let capture_id = snapshot(store, &fetched, None, opts)?;
+        return Ok(Hop::Redirect { target, capture_id });
+    }
+    let hops = vec![fetched.url.clone()];
+    finish(store, fetched, prior, opts, hops).map(Hop::Final)
 }
 
 fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
@@ -230,28 +269,33 @@ fn finish(
         });
     }
     let capture_id = snapshot(store, &fetched, None, opts)?;
-    let (decoded, text, reports) = analyse(&fetched, content_type.as_deref());
-    let db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
-    if let Some(d) = &decoded {
-        db.set_encoding(
-            capture_id,
-            d.encoding,
-            d.decision.as_str(),
-            d.had_errors,
-            &d.rejected,
-        )?;
-    }
-    drop(db);
-    if !reports.is_empty() {
+    let analysis = if (200..300).contains(&fetched.status) {
         let mut db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
-        db.replace_reports(capture_id, &reports)?;
-    }
+        derive(
+            &mut db,
+            capture_id,
+            fetched.url.as_str(),
+            &fetched.headers,
+            &fetched.body,
+            content_type.as_deref(),
+        )?
+    } else {
+        None
+    };
+    let (decoded, reports) = analysis.map_or((None, Vec::new()), |a| (a.decoded, a.reports));
+    let summary = decoded.as_ref().map(|d| DecodeSummary {
+        encoding: d.encoding,
+        decision: d.decision,
+        had_errors: d.had_errors,
+        rejected: d.rejected_labels.clone(),
+    });
+    let text = decoded.map(|d| d.text);
     Ok(Archived {
         final_url: fetched.url.clone(),
         status: fetched.status,
         capture_id,
         record_type: "response",
-        decoded,
+        decoded: summary,
         reports,
         text,
         content_type,
@@ -260,26 +304,33 @@ fn finish(
     })
 }
 
-/// Decode and extract a body, if it is a document worth reading.
-fn analyse(
-    fetched: &Fetched,
+/// Decode + extract a stored body and write what was derived (the encoding
+/// decision, the reports) to its capture. The one place derived rows are
+/// made, whether the body was just fetched, recovered from a WARC file after
+/// a kill, or re-read by `reextract`.
+pub fn derive(
+    db: &mut Archive,
+    capture_id: i64,
+    url: &str,
+    headers: &[(String, Vec<u8>)],
+    body: &[u8],
     content_type: Option<&str>,
-) -> (Option<DecodeSummary>, Option<String>, Vec<Report>) {
-    if !(200..300).contains(&fetched.status) {
-        return (None, None, Vec::new());
-    }
-    let entity = fetched.entity(PARSE_LIMIT);
-    let Some(analysis) = analyse_document(fetched.url.as_str(), &entity, content_type) else {
-        return (None, None, Vec::new());
+) -> Result<Option<Analysis>, ArchiveError> {
+    let entity = fetch::entity(headers, body, PARSE_LIMIT);
+    let Some(analysis) = analyse_document(url, &entity, content_type) else {
+        return Ok(None);
     };
-    let summary = analysis.decoded.as_ref().map(|d| DecodeSummary {
-        encoding: d.encoding,
-        decision: d.decision,
-        had_errors: d.had_errors,
-        rejected: d.rejected_labels.clone(),
-    });
-    let text = analysis.decoded.map(|d| d.text);
-    (summary, text, analysis.reports)
+    if let Some(d) = &analysis.decoded {
+        db.set_encoding(
+            capture_id,
+            d.encoding,
+            d.decision.as_str(),
+            d.had_errors,
+            &d.rejected_labels,
+        )?;
+    }
+    db.replace_reports(capture_id, &analysis.reports)?;
+    Ok(Some(analysis))
 }
 
 /// What was read out of one document.
@@ -295,6 +346,10 @@ pub struct Analysis {
 pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) -> Option<Analysis> {
     let kind = attachment::kind_of(url, content_type, entity)?;
     match kind {
+        Kind::Html | Kind::Text if is_binary(entity) => Some(Analysis {
+            decoded: None,
+            reports: Vec::new(),
+        }),
         Kind::Html | Kind::Text => {
             let decoded = decode::decode(entity, content_type);
             let reports = if kind == Kind::Html {
@@ -325,6 +380,17 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
             })
         }
     }
+}
+
+/// Bytes that no text encoding produces (NULs, many control bytes), whatever
+/// the content type claims: not worth decoding.
+fn is_binary(entity: &[u8]) -> bool {
+    let head = entity.get(..8192.min(entity.len())).unwrap_or_default();
+    let control = head
+        .iter()
+        .filter(|b| **b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+        .count();
+    head.contains(&0) || control * 10 > head.len()
 }
 
 /// Write the WARC record(s) of one exchange, then index them. A revisit is

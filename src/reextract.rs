@@ -6,14 +6,12 @@
 //! relies on them.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use rusqlite::params;
 
 use crate::archive::{Archive, ArchiveError};
-use crate::extract::Report;
 use crate::fetch;
-use crate::pipeline::{self, PARSE_LIMIT};
+use crate::pipeline;
 use crate::warc::{self, WarcError};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +20,8 @@ pub enum ReextractError {
     Archive(#[from] ArchiveError),
     #[error("reading the archive index: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Warc(#[from] WarcError),
 }
 
 /// What a re-extraction changed.
@@ -87,18 +87,15 @@ pub fn reextract(archive: &mut Archive) -> Result<Changes, ReextractError> {
         bar.inc(1);
         let (old_cells, old_checks, old_reports) = derived(archive, snap.capture_id)?;
         changes.reports_before += old_reports;
-        let reports = match read_and_extract(archive.warc_dir(), &snap) {
-            Ok(reports) => reports,
-            Err(e) => {
-                changes.unreadable.push((
-                    format!("{}@{}", snap.warc_file, snap.warc_offset),
-                    e.to_string(),
-                ));
+        match rederive(archive, &snap) {
+            Ok(found) => changes.reports_after += found,
+            Err(ReextractError::Warc(e)) => {
+                let at = format!("{}@{}", snap.warc_file, snap.warc_offset);
+                changes.unreadable.push((at, e.to_string()));
                 continue;
             }
-        };
-        changes.reports_after += reports.len();
-        archive.replace_reports(snap.capture_id, &reports)?;
+            Err(e) => return Err(e),
+        }
         let (new_cells, new_checks, _) = derived(archive, snap.capture_id)?;
         compare_cells(&old_cells, &new_cells, &mut changes);
         compare_checks(&old_checks, &new_checks, &mut changes);
@@ -123,38 +120,36 @@ fn snapshots(archive: &Archive) -> Result<Vec<Snapshot>, ReextractError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn read_and_extract(warc_dir: PathBuf, snap: &Snapshot) -> Result<Vec<Report>, WarcError> {
-    let record = warc::read_record(&warc_dir.join(&snap.warc_file), snap.warc_offset)?;
+/// Read a snapshot back and derive its rows again.
+fn rederive(archive: &mut Archive, snap: &Snapshot) -> Result<usize, ReextractError> {
+    let path = archive.warc_dir().join(&snap.warc_file);
+    let record = warc::read_record(&path, snap.warc_offset)?;
     let (head, body) = record.http_parts();
-    let headers = parse_headers(head);
-    let entity = fetch::entity(&headers, body, PARSE_LIMIT);
+    let (_, headers) = warc::parse_http_head(head);
+    let headers: Vec<(String, Vec<u8>)> = headers
+        .into_iter()
+        .map(|(k, v)| (k, v.into_bytes()))
+        .collect();
     let content_type = snap
         .content_type
         .clone()
         .or_else(|| fetch::header_value(&headers, "content-type"));
-    let url = record.header("WARC-Target-URI").unwrap_or_default();
-    Ok(
-        pipeline::analyse_document(url, &entity, content_type.as_deref())
-            .map(|a| a.reports)
-            .unwrap_or_default(),
-    )
-}
-
-/// Header lines of an HTTP head, after its status line.
-fn parse_headers(head: &[u8]) -> Vec<(String, Vec<u8>)> {
-    head.split(|b| *b == b'\n')
-        .skip(1)
-        .filter_map(|line| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let colon = line.iter().position(|b| *b == b':')?;
-            let (name, value) = line.split_at(colon);
-            let value = value.get(1..).unwrap_or_default().trim_ascii();
-            Some((
-                String::from_utf8_lossy(name).trim().to_string(),
-                value.to_vec(),
-            ))
-        })
-        .collect()
+    let url = record
+        .header("WARC-Target-URI")
+        .unwrap_or_default()
+        .to_string();
+    let analysis = pipeline::derive(
+        archive,
+        snap.capture_id,
+        &url,
+        &headers,
+        body,
+        content_type.as_deref(),
+    )?;
+    if analysis.is_none() {
+        archive.replace_reports(snap.capture_id, &[])?;
+    }
+    Ok(analysis.map_or(0, |a| a.reports.len()))
 }
 
 type Derived = (

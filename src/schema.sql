@@ -80,21 +80,36 @@ CREATE TABLE failures (
     source     TEXT
 );
 
+-- One row per crawl run. A run killed before `finished_at` is set is resumed
+-- by the next start instead of beginning a new one.
+CREATE TABLE runs (
+    id              INTEGER PRIMARY KEY,
+    started_at      TEXT NOT NULL,    -- UTC, ISO 8601
+    finished_at     TEXT,             -- NULL while running or after a crash
+    pid             INTEGER NOT NULL, -- the process that started (or resumed) it
+    captures_before INTEGER NOT NULL, -- max(captures.id) when it began
+    failures_before INTEGER NOT NULL  -- max(failures.id) when it began
+);
+
 -- The crawl frontier: every URL a crawl knows of, canonicalised, once.
+-- A URL is due in run R while last_run is NULL or below R.
 CREATE TABLE frontier (
     url           TEXT PRIMARY KEY,
+    host          TEXT NOT NULL,   -- politeness key (lowercase host name)
     source        TEXT NOT NULL,
     kind          TEXT NOT NULL,   -- listing | report | attachment
     depth         INTEGER NOT NULL,
     anchor        TEXT,            -- link text or title it was found under
     found_from    TEXT,
-    state         TEXT NOT NULL DEFAULT 'pending', -- pending | done | failed
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    not_before    TEXT,            -- UTC; retry no earlier than this
+    state         TEXT NOT NULL DEFAULT 'pending', -- pending | done | failed | blocked
+    outcome       TEXT,            -- new | changed | unchanged | redirect | robots | a failure kind
+    attempts      INTEGER NOT NULL DEFAULT 0,      -- within the current run
+    not_before    TEXT,            -- UTC, ISO 8601 with milliseconds; retry no earlier
     last_capture  INTEGER REFERENCES captures(id),
-    last_run      INTEGER
+    last_run      INTEGER REFERENCES runs(id)
 );
-CREATE INDEX frontier_state ON frontier(state, source);
+CREATE INDEX frontier_due ON frontier(last_run, host);
+CREATE INDEX frontier_source ON frontier(source, kind);
 
 -- Views: the common questions in one SELECT each. `nianbao export` reads
 -- v_reports, so a figure's provenance is defined once, here.

@@ -375,33 +375,41 @@ pub struct Members {
 
 /// Find the complete gzip members of a file.
 pub fn members(path: &Path) -> Result<Members, WarcError> {
-    let file = File::open(path).map_err(|source| WarcError::Io {
+    members_from(path, 0)
+}
+
+/// Find the complete gzip members of a file from byte `start` on (a member
+/// boundary, such as the end of the last indexed record).
+pub fn members_from(path: &Path, start: u64) -> Result<Members, WarcError> {
+    let io_err = |source| WarcError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut file = File::open(path).map_err(io_err)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut found = Vec::new();
+    let mut good_end = start.min(size);
+    file.seek(SeekFrom::Start(good_end)).map_err(io_err)?;
     let mut reader = BufReader::new(Counting {
         inner: file,
-        count: 0,
+        count: good_end,
     });
-    let mut found = Vec::new();
-    let mut good_end = 0u64;
     loop {
         let at_end = reader.fill_buf().map(|b| b.is_empty()).unwrap_or(true);
         if at_end {
             break;
         }
-        let start = reader.get_ref().count - reader.buffer().len() as u64;
+        let begin = reader.get_ref().count - reader.buffer().len() as u64;
         let mut dec = GzDecoder::new(&mut reader);
         if io::copy(&mut dec, &mut io::sink()).is_err() {
             break;
         }
         drop(dec);
         let end = reader.get_ref().count - reader.buffer().len() as u64;
-        if end <= start {
+        if end <= begin {
             break;
         }
-        found.push((start, end - start));
+        found.push((begin, end - begin));
         good_end = end;
     }
     Ok(Members {
@@ -459,6 +467,22 @@ impl Record {
     pub fn http_parts(&self) -> (&[u8], &[u8]) {
         split_head(&self.block)
     }
+}
+
+/// The status code and header lines of an HTTP response head.
+pub fn parse_http_head(head: &[u8]) -> (u16, Vec<(String, String)>) {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    (status, headers)
 }
 
 /// Split an HTTP message at the blank line ending its head.

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install what building, running and testing nianbao needs, if missing:
+# Debian packages (TLS headers, pdftotext for PDF reports, openssl and chattr
+# for the tests). Safe to run again; does nothing when all is there.
+set -euo pipefail
+need=()
+for pkg in pkg-config libssl-dev openssl poppler-utils e2fsprogs; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "install a Rust toolchain first: https://rustup.rs" >&2; exit 1; }

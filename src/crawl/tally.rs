@@ -1,0 +1,189 @@
+//! The end-of-run summary, per source, counted from the archive itself so
+//! that a resumed run reports the whole run, not only its last part.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rusqlite::{params, Connection};
+
+use crate::frontier::{FrontierError, Run};
+
+/// What one source's crawl did in a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceSummary {
+    pub name: String,
+    /// Frontier entries visited in this run (robots-blocked ones excluded).
+    pub pages: u64,
+    /// HTTP exchanges archived (redirect hops, robots.txt and refusals included).
+    pub captures: u64,
+    /// Report pages the frontier knows for this source (redirects excluded).
+    pub reports_found: u64,
+    pub reports_new: u64,
+    pub reports_changed: u64,
+    pub reports_unchanged: u64,
+    pub attachments_new: u64,
+    /// Entries robots.txt kept us from fetching.
+    pub blocked: u64,
+    /// Entries left for a later run (the page cap was reached).
+    pub left: u64,
+    /// Final failures of this run, by kind (`http_404`, `timeout`, …).
+    pub failures: BTreeMap<String, u64>,
+    /// Attempts that failed and were retried, by kind.
+    pub retried: BTreeMap<String, u64>,
+}
+
+/// The summary of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub run: i64,
+    pub resumed: bool,
+    pub sources: Vec<SourceSummary>,
+}
+
+impl RunSummary {
+    /// True when any URL ended in failure: the exit code is then 1.
+    pub fn has_failures(&self) -> bool {
+        self.sources.iter().any(|s| !s.failures.is_empty())
+    }
+
+    /// A plain-text table for the terminal or the journal.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "run {}{}\n",
+            self.run,
+            if self.resumed { " (resumed)" } else { "" }
+        );
+        for s in &self.sources {
+            let _ = writeln!(
+                out,
+                "{}: {} pages ({} captures); reports {} found, {} new, {} changed, {} unchanged; {} new attachments{}{}",
+                s.name,
+                s.pages,
+                s.captures,
+                s.reports_found,
+                s.reports_new,
+                s.reports_changed,
+                s.reports_unchanged,
+                s.attachments_new,
+                if s.blocked > 0 { format!("; {} disallowed by robots.txt", s.blocked) } else { String::new() },
+                if s.left > 0 { format!("; {} left for the next run (page cap)", s.left) } else { String::new() },
+            );
+            if !s.failures.is_empty() {
+                let _ = writeln!(out, "  failed: {}", join(&s.failures));
+            }
+            if !s.retried.is_empty() {
+                let _ = writeln!(out, "  retried: {}", join(&s.retried));
+            }
+        }
+        out
+    }
+}
+
+fn join(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn summarise(
+    conn: &Connection,
+    run: &Run,
+    sources: &[String],
+) -> Result<RunSummary, FrontierError> {
+    let mut out = RunSummary {
+        run: run.id,
+        resumed: run.resumed,
+        sources: Vec::new(),
+    };
+    for name in sources {
+        out.sources.push(source_summary(conn, run, name)?);
+    }
+    Ok(out)
+}
+
+fn count(conn: &Connection, sql: &str, run: &Run, source: &str) -> Result<u64, FrontierError> {
+    let n: i64 = conn.query_row(sql, params![run.id, source], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+fn source_summary(
+    conn: &Connection,
+    run: &Run,
+    name: &str,
+) -> Result<SourceSummary, FrontierError> {
+    let in_run = "FROM frontier WHERE last_run = ?1 AND source = ?2";
+    let outcome = |kind: &str, outcome: &str| {
+        count(
+            conn,
+            &format!("SELECT COUNT(*) {in_run} AND kind = '{kind}' AND outcome = '{outcome}'"),
+            run,
+            name,
+        )
+    };
+    let captures: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM captures WHERE id > ?1 AND source = ?2",
+        params![run.captures_before, name],
+        |r| r.get(0),
+    )?;
+    Ok(SourceSummary {
+        name: name.to_string(),
+        pages: count(conn, &format!("SELECT COUNT(*) {in_run} AND state <> 'blocked'"), run, name)?,
+        captures: captures.max(0) as u64,
+        reports_found: count(
+            conn,
+            "SELECT COUNT(*) FROM frontier WHERE ?1 = ?1 AND source = ?2 AND kind = 'report'
+               AND COALESCE(outcome, '') <> 'redirect'",
+            run,
+            name,
+        )?,
+        reports_new: outcome("report", "new")?,
+        reports_changed: outcome("report", "changed")?,
+        reports_unchanged: outcome("report", "unchanged")?,
+        attachments_new: outcome("attachment", "new")?,
+        blocked: count(conn, &format!("SELECT COUNT(*) {in_run} AND state = 'blocked'"), run, name)?,
+        left: count(
+            conn,
+            "SELECT COUNT(*) FROM frontier WHERE (last_run IS NULL OR last_run < ?1) AND source = ?2",
+            run,
+            name,
+        )?,
+        failures: grouped(
+            conn,
+            "SELECT outcome, COUNT(*) FROM frontier WHERE last_run = ?1 AND source = ?2
+               AND state = 'failed' GROUP BY outcome",
+            run.id,
+            name,
+        )?,
+        retried: grouped(
+            conn,
+            "SELECT f.kind, COUNT(*) FROM failures f
+             WHERE f.id > ?1 AND f.source = ?2
+               AND NOT EXISTS (SELECT 1 FROM frontier t WHERE t.url = f.url
+                               AND t.state = 'failed' AND t.outcome = f.kind
+                               AND f.id = (SELECT MAX(id) FROM failures g WHERE g.url = f.url))
+             GROUP BY f.kind",
+            run.failures_before,
+            name,
+        )?,
+    })
+}
+
+fn grouped(
+    conn: &Connection,
+    sql: &str,
+    key: i64,
+    source: &str,
+) -> Result<BTreeMap<String, u64>, FrontierError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params![key, source], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (kind, n) = row?;
+        out.insert(kind.unwrap_or_else(|| "unknown".into()), n.max(0) as u64);
+    }
+    Ok(out)
+}

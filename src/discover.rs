@@ -1,0 +1,453 @@
+//! Link discovery: from a listing page, the report links, sub-listings and
+//! pagination; from a report page, its attachments and continuation pages.
+//!
+//! Pure: HTML text and its URL in, classified links out. Scope, depth and
+//! page caps are the crawl's business, not this module's.
+
+use std::collections::HashSet;
+
+use scraper::{Html, Selector};
+use url::Url;
+
+use crate::frontier::Kind;
+
+/// Anchor text naming an annual report (or a column of them).
+const REPORT_WORDS: &[&str] = &["年度报告", "年报", "年度工作报告"];
+/// Words that, together, also name one (信息公开 … 报告).
+const DISCLOSURE_WORDS: (&str, &str) = ("信息公开", "报告");
+/// Path segments of report columns (政府信息公开年报 → zfxxgknb, …).
+const REPORT_SLUGS: &[&str] = &["zfxxgknb", "xxgknb", "gknb", "ndbg", "nianbao", "gzndbg"];
+/// Extensions of attachments worth archiving.
+const ATTACHMENT_EXTS: &[&str] = &["pdf", "doc", "docx", "xls", "xlsx", "wps", "et", "ofd"];
+/// Anchor text of pagination links.
+const PAGER_WORDS: &[&str] = &[
+    "下一页",
+    "下页",
+    "后页",
+    "尾页",
+    "末页",
+    "最后一页",
+    "上一页",
+    "首页",
+];
+/// No listing is believed to have more pages than this.
+pub const MAX_SCRIPT_PAGES: u32 = 1000;
+
+/// A link found on a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub url: Url,
+    pub kind: Kind,
+    /// The anchor text, or the `title` attribute when it says more.
+    pub anchor: Option<String>,
+    /// A further page of the same listing (or report): same depth.
+    pub pagination: bool,
+}
+
+/// The links on `html`, served at `page`, that the crawl may follow.
+pub fn links(page: &Url, html: &str, page_kind: Kind) -> Vec<Link> {
+    let doc = Html::parse_document(html);
+    let base = base_url(&doc, page);
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    seen.insert(strip_fragment(page));
+    for anchor in anchors(&doc, &base) {
+        if let Some(link) = classify(page, page_kind, anchor) {
+            if seen.insert(link.url.clone()) {
+                out.push(link);
+            }
+        }
+    }
+    for url in script_pages(&doc, page) {
+        if seen.insert(url.clone()) {
+            out.push(Link {
+                url,
+                kind: page_kind,
+                anchor: None,
+                pagination: true,
+            });
+        }
+    }
+    out
+}
+
+/// An `<a href>` resolved against the base, with its text.
+struct Anchor {
+    url: Url,
+    text: String,
+}
+
+fn base_url(doc: &Html, page: &Url) -> Url {
+    Selector::parse("base[href]")
+        .ok()
+        .and_then(|sel| doc.select(&sel).next())
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|href| page.join(href.trim()).ok())
+        .unwrap_or_else(|| page.clone())
+}
+
+fn anchors(doc: &Html, base: &Url) -> Vec<Anchor> {
+    let Ok(sel) = Selector::parse("a[href]") else {
+        return Vec::new();
+    };
+    doc.select(&sel)
+        .filter_map(|a| {
+            let href = a.value().attr("href")?.trim();
+            let lower = href.to_ascii_lowercase();
+            if href.is_empty()
+                || href.starts_with('#')
+                || ["javascript:", "mailto:", "tel:", "data:"]
+                    .iter()
+                    .any(|s| lower.starts_with(s))
+            {
+                return None;
+            }
+            let url = base.join(href).ok()?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return None;
+            }
+            let text = squash(&a.text().collect::<String>());
+            let title = squash(a.value().attr("title").unwrap_or(""));
+            let text = if title.chars().count() > text.chars().count() {
+                title
+            } else {
+                text
+            };
+            Some(Anchor {
+                url: strip_fragment(&url),
+                text,
+            })
+        })
+        .collect()
+}
+
+fn classify(page: &Url, page_kind: Kind, a: Anchor) -> Option<Link> {
+    let anchor = (!a.text.is_empty()).then(|| a.text.clone());
+    let link = |kind, pagination| {
+        Some(Link {
+            url: a.url.clone(),
+            kind,
+            anchor: anchor.clone(),
+            pagination,
+        })
+    };
+    let named = names_report(&a.text);
+    if attachment_ext(&a.url).is_some() {
+        return if page_kind == Kind::Report || named {
+            link(Kind::Attachment, false)
+        } else {
+            None
+        };
+    }
+    if is_pager(page, &a) {
+        return link(page_kind, true);
+    }
+    if page_kind != Kind::Listing {
+        return None;
+    }
+    if named {
+        return link(
+            if looks_like_listing(&a.url) {
+                Kind::Listing
+            } else {
+                Kind::Report
+            },
+            false,
+        );
+    }
+    let untitled = a.text.chars().filter(|c| !c.is_ascii_punctuation()).count() < 4;
+    if untitled && looks_like_article(&a.url) && under_report_slug(&a.url) {
+        return link(Kind::Report, false);
+    }
+    None
+}
+
+/// True when anchor text names an annual report or a column of them.
+pub fn names_report(text: &str) -> bool {
+    REPORT_WORDS.iter().any(|w| text.contains(w))
+        || (text.contains(DISCLOSURE_WORDS.0) && text.contains(DISCLOSURE_WORDS.1))
+}
+
+fn attachment_ext(url: &Url) -> Option<&'static str> {
+    let name = url.path_segments()?.next_back()?.to_ascii_lowercase();
+    let (_, ext) = name.rsplit_once('.')?;
+    ATTACHMENT_EXTS.iter().copied().find(|e| *e == ext)
+}
+
+fn file_name(url: &Url) -> String {
+    url.path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn directory(url: &Url) -> &str {
+    let path = url.path();
+    path.rfind('/').and_then(|i| path.get(..=i)).unwrap_or(path)
+}
+
+/// A column index rather than an article: `…/`, `…/index.html`,
+/// `…/index_3.html`, Hanweb `/col/col123/index.html`.
+fn looks_like_listing(url: &Url) -> bool {
+    let name = file_name(url);
+    name.is_empty()
+        || name.starts_with("index")
+        || name.starts_with("list")
+        || url.path().contains("/col/col")
+}
+
+/// An article page of a common CMS: TRS `t20200903_2748784.html`, Hanweb
+/// `art_123_456.html`, Guangdong `post_123.html`, or any page with digits.
+fn looks_like_article(url: &Url) -> bool {
+    let name = file_name(url);
+    let stem = name.split('.').next().unwrap_or("");
+    !looks_like_listing(url) && stem.chars().filter(char::is_ascii_digit).count() >= 4
+}
+
+fn under_report_slug(url: &Url) -> bool {
+    url.path_segments()
+        .map(|mut segs| segs.any(|s| REPORT_SLUGS.contains(&s.to_ascii_lowercase().as_str())))
+        .unwrap_or(false)
+}
+
+/// A pagination link: pager words, or a page number linking to a sibling
+/// page (`index_2.html`, `2.html`, `?page=2`) of the same listing.
+fn is_pager(page: &Url, a: &Anchor) -> bool {
+    if a.url.host_str() != page.host_str() {
+        return false;
+    }
+    let words = PAGER_WORDS.iter().any(|w| a.text.contains(w));
+    let number = !a.text.is_empty() && a.text.chars().all(|c| c.is_ascii_digit());
+    if !(words || number) {
+        return false;
+    }
+    let same_dir = directory(&a.url) == directory(page);
+    let (base, _) = page_stem(page);
+    same_dir && (words || is_page_name(&file_name(&a.url), &base) || has_page_param(&a.url))
+}
+
+/// `2.html`, or `index.html` / `index_2.html` for a page numbered after `base`.
+fn is_page_name(name: &str, base: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("");
+    let numbered = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    stem.is_empty()
+        || numbered(stem)
+        || stem == base
+        || stem
+            .rsplit_once('_')
+            .is_some_and(|(head, n)| head == base && numbered(n))
+}
+
+fn has_page_param(url: &Url) -> bool {
+    url.query_pairs().any(|(k, _)| {
+        let k = k.to_ascii_lowercase();
+        k.contains("page") || k == "p" || k == "pn"
+    })
+}
+
+/// Pages announced by TRS pager scripts: `createPageHTML(count, current,
+/// "index", "html")` (or with an element id first), or `var countPage = N`.
+fn script_pages(doc: &Html, page: &Url) -> Vec<Url> {
+    let Ok(sel) = Selector::parse("script") else {
+        return Vec::new();
+    };
+    let (stem, ext) = page_stem(page);
+    let mut out = Vec::new();
+    for script in doc.select(&sel) {
+        let text: String = script.text().collect();
+        let pager = create_page_html(&text).or_else(|| {
+            count_page(&text).map(|n| Pager {
+                count: n,
+                prefix: stem.clone(),
+                suffix: ext.clone(),
+            })
+        });
+        let Some(pager) = pager else { continue };
+        // `…/dir/` is page 0 (`index.html`) under another name.
+        let first = u32::from(page.path().ends_with('/'));
+        for i in first..pager.count.min(MAX_SCRIPT_PAGES) {
+            let name = if i == 0 {
+                format!("{}.{}", pager.prefix, pager.suffix)
+            } else {
+                format!("{}_{i}.{}", pager.prefix, pager.suffix)
+            };
+            if let Ok(url) = page.join(&name) {
+                out.push(url);
+            }
+        }
+    }
+    out
+}
+
+struct Pager {
+    count: u32,
+    prefix: String,
+    suffix: String,
+}
+
+/// The stem and extension TRS numbers pages after: `index.html` → (`index`,
+/// `html`); `t2020_1_2.htm` → (`t2020_1`, `htm`) when already a later page.
+fn page_stem(page: &Url) -> (String, String) {
+    let name = file_name(page);
+    let (stem, ext) = name.rsplit_once('.').unwrap_or(("index", "html"));
+    let (stem, ext) = if stem.is_empty() {
+        ("index", ext)
+    } else {
+        (stem, ext)
+    };
+    let stem = match stem.rsplit_once('_') {
+        Some((head, n)) if n.chars().all(|c| c.is_ascii_digit()) && n.len() < 4 => head,
+        _ => stem,
+    };
+    (stem.to_string(), ext.to_string())
+}
+
+fn create_page_html(script: &str) -> Option<Pager> {
+    let start = script.find("createPageHTML(")? + "createPageHTML(".len();
+    let args = script.get(start..)?.split(')').next()?;
+    let args: Vec<&str> = args
+        .split(',')
+        .map(|a| a.trim().trim_matches(|c| c == '"' || c == '\''))
+        .collect();
+    let count = args.iter().find_map(|a| a.parse::<u32>().ok())?;
+    let mut strings = args
+        .iter()
+        .filter(|a| !a.is_empty() && a.parse::<u32>().is_err());
+    // With an element id first (`createPageHTML('page_div', 37, 1, 'index', 'html')`),
+    // the names are the two strings after the numbers.
+    let first_is_id = args.first().is_some_and(|a| a.parse::<u32>().is_err());
+    if first_is_id {
+        strings.next();
+    }
+    let prefix = strings.next().filter(|s| is_name(s))?.to_string();
+    let suffix = strings.next().filter(|s| is_name(s))?.to_string();
+    Some(Pager {
+        count,
+        prefix,
+        suffix,
+    })
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn count_page(script: &str) -> Option<u32> {
+    script.match_indices("countPage").find_map(|(at, name)| {
+        let rest = script.get(at + name.len()..)?.trim_start();
+        let rest = rest.strip_prefix('=')?.trim_start();
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
+fn strip_fragment(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    url
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(u: &str) -> Url {
+        Url::parse(u).unwrap_or_else(|_| unreachable!())
+    }
+
+    fn found<'a>(links: &'a [Link], suffix: &str) -> Option<&'a Link> {
+        links.iter().find(|l| l.url.as_str().ends_with(suffix))
+    }
+
+    #[test]
+    fn create_page_html_shapes() {
+        let html = r#"<script>createPageHTML(3, 0, "index", "shtml");</script>"#;
+        let got = links(&page("http://a.cn/nb/index.shtml"), html, Kind::Listing);
+        let urls: Vec<_> = got.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://a.cn/nb/index_1.shtml",
+                "http://a.cn/nb/index_2.shtml"
+            ]
+        );
+        let html = r#"<script>createPageHTML('page_div',2, 1,'index','html',40);</script>"#;
+        let got = links(&page("http://a.cn/nb/index_1.html"), html, Kind::Listing);
+        assert!(found(&got, "/nb/index.html").is_some_and(|l| l.pagination));
+    }
+
+    #[test]
+    fn reports_by_anchor_and_slug() {
+        let html = r#"<a href="./202001/t20200115_1.html">某区2019年政府信息公开工作年度报告</a>
+            <a href="./202001/t20200115_2.html">召开工作会议</a>
+            <a href="/zfxxgknb/202101/t20210110_9.html">详细</a>
+            <a href="../xxgknb/">信息公开年报</a>
+            <a href="/files/2020nb.pdf">2020年年报（PDF）</a>
+            <a href="/files/other.pdf">通知</a>
+            <a href="2.html">下一页</a>"#;
+        let got = links(&page("http://a.cn/xxgk/list/1.html"), html, Kind::Listing);
+        assert_eq!(
+            found(&got, "t20200115_1.html").map(|l| l.kind),
+            Some(Kind::Report)
+        );
+        assert!(found(&got, "t20200115_2.html").is_none());
+        assert_eq!(
+            found(&got, "t20210110_9.html").map(|l| l.kind),
+            Some(Kind::Report)
+        );
+        assert_eq!(found(&got, "/xxgknb/").map(|l| l.kind), Some(Kind::Listing));
+        assert_eq!(
+            found(&got, "2020nb.pdf").map(|l| l.kind),
+            Some(Kind::Attachment)
+        );
+        assert!(found(&got, "other.pdf").is_none());
+        assert!(found(&got, "/list/2.html").is_some_and(|l| l.pagination));
+    }
+
+    #[test]
+    fn hanweb_columns_and_pages() {
+        let html = r#"<a href="/col/col1229/index.html">政府信息公开年报</a>
+            <a href="/art/2021/1/20/art_1229_5.html">某县2020年度政府信息公开工作年度报告</a>
+            <a href="/col/col1228/index.html?uid=7&pageNum=2">2</a>
+            <a href="/col/col1228/index.html?uid=7&pageNum=3">下一页</a>"#;
+        let got = links(
+            &page("http://a.cn/col/col1228/index.html"),
+            html,
+            Kind::Listing,
+        );
+        assert_eq!(
+            found(&got, "col1229/index.html").map(|l| l.kind),
+            Some(Kind::Listing)
+        );
+        assert_eq!(
+            found(&got, "art_1229_5.html").map(|l| l.kind),
+            Some(Kind::Report)
+        );
+        assert!(found(&got, "pageNum=2").is_some_and(|l| l.pagination));
+        assert!(found(&got, "pageNum=3").is_some_and(|l| l.pagination));
+    }
+
+    #[test]
+    fn attachments_of_a_report() {
+        let html = r#"<base href="http://files.a.cn/up/"><a href="P0200.pdf">全真版</a>
+            <a href="b.DOCX">b</a><a href="c.xlsx">c</a><a href="x.html">其他</a>"#;
+        let got = links(&page("http://a.cn/nb/t2020_1.html"), html, Kind::Report);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().all(|l| l.kind == Kind::Attachment));
+        assert!(found(&got, "http://files.a.cn/up/P0200.pdf").is_some());
+    }
+
+    #[test]
+    fn hostile_counts_are_capped() {
+        let html =
+            "<script>var countPage = 99999999999</script><script>var countPage = 4000000</script>";
+        let got = links(&page("http://a.cn/nb/"), html, Kind::Listing);
+        assert!(got.len() as u32 <= MAX_SCRIPT_PAGES);
+    }
+}
