@@ -19,7 +19,7 @@ from warcio.archiveiterator import ArchiveIterator
 ROOT = Path(sys.argv[1] if len(sys.argv) > 1 else "target/tmp/ci-export")
 # The archive the tests build: 4 reports (one captured twice), 27 figures, 8 identity results.
 EXPECTED_ROWS = {
-    "reports": 4, "cells": 27, "checks": 8,
+    "reports": 4, "cells": 27, "checks": 8, "captures": 5,
     "wide_proactive": 3, "wide_requests": 3, "wide_appeals": 2, "wide_headline": 1,
 }
 passed = 0

@@ -577,6 +577,44 @@ async fn reports_checks_and_wide_tables_agree_with_the_cells() {
 }
 
 #[tokio::test]
+async fn captures_list_every_exchange_or_those_of_the_exported_reports() {
+    let built = build_archive().await;
+    let out = built.dir.parent().unwrap().join("out-captures");
+    export::export(&options(&built, &out, OutputFormat::Csv)).unwrap();
+    let all = read_csv(&out.join("captures.csv"));
+    assert_eq!(all.len(), 5);
+    let kinds: Vec<(&str, &str, &str)> = all
+        .iter()
+        .map(|k| {
+            (
+                k["record_type"].as_str(),
+                k["status"].as_str(),
+                k["reports"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("response", "200", "1"),
+            ("response", "200", "1"),
+            ("response", "200", "2"),
+            ("response", "404", "0"),
+            ("revisit", "200", "0"),
+        ]
+    );
+    assert_eq!(all[4]["refers_to"], all[2]["capture_id"]);
+    assert_eq!(all[2]["region"], "440307");
+    assert_eq!(all[0]["encoding"], "UTF-8");
+    let mut opts = options(&built, &out, OutputFormat::Csv);
+    opts.filter.year = Some(2018);
+    export::export(&opts).unwrap();
+    let held = read_csv(&out.join("captures.csv"));
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["capture_id"], all[2]["capture_id"]);
+}
+
+#[tokio::test]
 async fn the_codebook_names_every_standard_code_and_orders_the_wide_columns() {
     let built = build_archive().await;
     let out = built.dir.parent().unwrap().join("out-codebook");

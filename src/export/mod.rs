@@ -19,7 +19,7 @@ pub mod surt;
 pub mod table;
 pub mod wide;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
@@ -127,6 +127,7 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
     let (cells, wides) = write_cells(opts, &reader, &reports)?;
     files.push(cells);
     files.push(write_checks(opts, &reader, &reports)?);
+    files.push(write_captures(opts, &reader, &reports)?);
     for w in &wides {
         let codes = w.codes(&codebook::wide_order(&w.table));
         let name = format!("wide_{}", w.table);
@@ -144,6 +145,26 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
 
 /// The exported reports by id.
 type Selected = BTreeMap<i64, ReportMeta>;
+
+/// The capture inventory: every capture for a whole-archive export (pages
+/// without reports, revisits and error responses included); with a filter,
+/// the captures that hold the exported reports.
+fn write_captures(
+    opts: &ExportOptions,
+    reader: &Reader,
+    reports: &Selected,
+) -> Result<FileEntry, ExportError> {
+    let held: HashSet<i64> = reports.values().map(|r| r.capture_id).collect();
+    write_table(opts, "captures", &rows::capture_columns(), |sink| {
+        reader.for_each_capture(|k| {
+            if !opts.filter.is_empty() && !held.contains(&k.id) {
+                return Ok(());
+            }
+            let region = k.source.as_ref().and_then(|s| opts.regions.get(s).cloned());
+            sink.write(&rows::capture_row(&k, region))
+        })
+    })
+}
 
 /// Stream every figure of the selected reports into `cells`, gathering the
 /// wide tables on the way (one pass over the largest table).

@@ -68,6 +68,31 @@ pub struct CheckRow {
     pub right: Option<f64>,
 }
 
+/// One capture as stored, for the archivists' inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureRow {
+    pub id: i64,
+    pub url: String,
+    pub fetched_at: String,
+    pub status: i64,
+    pub record_type: String,
+    pub content_type: Option<String>,
+    pub payload_digest: String,
+    pub payload_length: i64,
+    pub truncated: Option<String>,
+    pub warc_file: String,
+    pub warc_offset: i64,
+    pub warc_length: i64,
+    pub warc_record_id: String,
+    pub ip: Option<String>,
+    pub refers_to: Option<i64>,
+    pub encoding: Option<String>,
+    pub encoding_decision: Option<String>,
+    pub encoding_errors: Option<bool>,
+    pub source: Option<String>,
+    pub reports: i64,
+}
+
 /// Which reports to export. Every given condition must hold.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -80,6 +105,11 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// True when no condition is given: the whole archive is exported.
+    pub fn is_empty(&self) -> bool {
+        self.year.is_none() && self.agency.is_none() && self.region.is_none()
+    }
+
     pub fn accepts(&self, r: &ReportMeta) -> bool {
         let year = self.year.is_none_or(|y| r.year == Some(i64::from(y)));
         let agency = self.agency.as_deref().is_none_or(|a| {
@@ -278,6 +308,54 @@ impl Reader {
             })()
             .map_err(|e| self.sql(e))?;
             visit(check)?;
+        }
+        Ok(())
+    }
+
+    /// Visit every capture, in the order they were archived.
+    pub fn for_each_capture(
+        &self,
+        mut visit: impl FnMut(CaptureRow) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT k.id, k.url, k.fetched_at, k.status, k.record_type, k.content_type,
+                   k.payload_digest, k.payload_length, k.truncated, k.warc_file, k.warc_offset,
+                   k.warc_length, k.warc_record_id, k.ip, k.refers_to, k.encoding,
+                   k.encoding_decision, k.encoding_errors, k.source,
+                   (SELECT COUNT(*) FROM reports r WHERE r.capture_id = k.id)
+                 FROM captures k ORDER BY k.id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let capture = (|| {
+                Ok::<_, rusqlite::Error>(CaptureRow {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    fetched_at: r.get(2)?,
+                    status: r.get(3)?,
+                    record_type: r.get(4)?,
+                    content_type: r.get(5)?,
+                    payload_digest: r.get(6)?,
+                    payload_length: r.get(7)?,
+                    truncated: r.get(8)?,
+                    warc_file: r.get(9)?,
+                    warc_offset: r.get(10)?,
+                    warc_length: r.get(11)?,
+                    warc_record_id: r.get(12)?,
+                    ip: r.get(13)?,
+                    refers_to: r.get(14)?,
+                    encoding: r.get(15)?,
+                    encoding_decision: r.get(16)?,
+                    encoding_errors: r.get(17)?,
+                    source: r.get(18)?,
+                    reports: r.get(19)?,
+                })
+            })()
+            .map_err(|e| self.sql(e))?;
+            visit(capture)?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! archive row becomes one export row. The column lists here are the export's
 //! contract with its readers; SCHEMA.md documents each column.
 
-use super::reader::{CellRow, CheckRow, ReportMeta};
+use super::reader::{CaptureRow, CellRow, CheckRow, ReportMeta};
 use super::table::{columns, parse_time, Column, Kind, Value};
 
 /// `cells`: one row per figure, long and tidy.
@@ -167,6 +167,60 @@ pub fn check_row(r: &ReportMeta, k: &CheckRow) -> Vec<Value> {
         time(&r.fetched_at),
         r.warc_record_id.as_str().into(),
         Value::Bool(r.latest),
+    ]
+}
+
+/// `captures`: the archivists' inventory, one row per archived exchange.
+pub fn capture_columns() -> Vec<Column> {
+    use Kind::*;
+    columns(&[
+        ("capture_id", Int),
+        ("url", Text),
+        ("fetched_at", Time),
+        ("status", Int),
+        ("record_type", Text),
+        ("content_type", Text),
+        ("payload_digest", Text),
+        ("payload_length", Int),
+        ("truncated", Text),
+        ("warc_file", Text),
+        ("warc_offset", Int),
+        ("warc_length", Int),
+        ("warc_record_id", Text),
+        ("ip", Text),
+        ("refers_to", Int),
+        ("encoding", Text),
+        ("encoding_decision", Text),
+        ("encoding_errors", Bool),
+        ("source", Text),
+        ("region", Text),
+        ("reports", Int),
+    ])
+}
+
+pub fn capture_row(k: &CaptureRow, region: Option<String>) -> Vec<Value> {
+    vec![
+        Value::Int(k.id),
+        k.url.as_str().into(),
+        time(&k.fetched_at),
+        Value::Int(k.status),
+        k.record_type.as_str().into(),
+        k.content_type.clone().into(),
+        k.payload_digest.as_str().into(),
+        Value::Int(k.payload_length),
+        k.truncated.clone().into(),
+        k.warc_file.as_str().into(),
+        Value::Int(k.warc_offset),
+        Value::Int(k.warc_length),
+        k.warc_record_id.as_str().into(),
+        k.ip.clone().into(),
+        k.refers_to.into(),
+        k.encoding.clone().into(),
+        k.encoding_decision.clone().into(),
+        k.encoding_errors.into(),
+        k.source.clone().into(),
+        region.into(),
+        Value::Int(k.reports),
     ]
 }
 
