@@ -245,6 +245,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {
+    if opts.excel && opts.format != OutputFormat::Csv {
+        eprintln!("note: --excel only changes CSV files; ignored for this format");
+    }
     let manifest = export::export(opts)?;
     for f in &manifest.files {
         println!("{:>10} rows  {}", f.rows, opts.out.join(&f.name).display());
