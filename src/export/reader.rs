@@ -250,114 +250,100 @@ impl Reader {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
+    /// Run `sql` and hand each row, mapped by `map`, to `visit`, without
+    /// holding the table in memory.
+    fn stream<T>(
+        &self,
+        sql: &str,
+        map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        mut visit: impl FnMut(T) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.sql(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.sql(e))? {
+            visit(map(row).map_err(|e| self.sql(e))?)?;
+        }
+        Ok(())
+    }
+
     /// Visit every figure, by report and then in the order it was extracted
     /// (the order of the printed table).
     pub fn for_each_cell(
         &self,
-        mut visit: impl FnMut(CellRow) -> Result<(), ExportError>,
+        visit: impl FnMut(CellRow) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT report_id, table_code, row_code, col_code, value, raw, unit
-                 FROM cells ORDER BY report_id, rowid",
-            )
-            .map_err(|e| self.sql(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
-            let cell = (|| {
-                Ok::<_, rusqlite::Error>(CellRow {
-                    report_id: r.get(0)?,
-                    table: r.get(1)?,
-                    row: r.get(2)?,
-                    col: r.get(3)?,
-                    value: r.get(4)?,
-                    raw: r.get(5)?,
-                    unit: r.get(6)?,
-                })
-            })()
-            .map_err(|e| self.sql(e))?;
-            visit(cell)?;
-        }
-        Ok(())
+        let sql = "SELECT report_id, table_code, row_code, col_code, value, raw, unit
+                   FROM cells ORDER BY report_id, rowid";
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(CellRow {
+                report_id: r.get(0)?,
+                table: r.get(1)?,
+                row: r.get(2)?,
+                col: r.get(3)?,
+                value: r.get(4)?,
+                raw: r.get(5)?,
+                unit: r.get(6)?,
+            })
+        };
+        self.stream(sql, map, visit)
     }
 
     /// Visit every identity result, by report, in the order they were checked.
     pub fn for_each_check(
         &self,
-        mut visit: impl FnMut(CheckRow) -> Result<(), ExportError>,
+        visit: impl FnMut(CheckRow) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT report_id, identity, col, holds, left_value, right_value
-                 FROM checks ORDER BY report_id, rowid",
-            )
-            .map_err(|e| self.sql(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
-            let check = (|| {
-                Ok::<_, rusqlite::Error>(CheckRow {
-                    report_id: r.get(0)?,
-                    identity: r.get(1)?,
-                    col: r.get(2)?,
-                    holds: r.get(3)?,
-                    left: r.get(4)?,
-                    right: r.get(5)?,
-                })
-            })()
-            .map_err(|e| self.sql(e))?;
-            visit(check)?;
-        }
-        Ok(())
+        let sql = "SELECT report_id, identity, col, holds, left_value, right_value
+                   FROM checks ORDER BY report_id, rowid";
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(CheckRow {
+                report_id: r.get(0)?,
+                identity: r.get(1)?,
+                col: r.get(2)?,
+                holds: r.get(3)?,
+                left: r.get(4)?,
+                right: r.get(5)?,
+            })
+        };
+        self.stream(sql, map, visit)
     }
 
     /// Visit every capture, in the order they were archived.
     pub fn for_each_capture(
         &self,
-        mut visit: impl FnMut(CaptureRow) -> Result<(), ExportError>,
+        visit: impl FnMut(CaptureRow) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT k.id, k.url, k.fetched_at, k.status, k.record_type, k.content_type,
-                   k.payload_digest, k.payload_length, k.truncated, k.warc_file, k.warc_offset,
-                   k.warc_length, k.warc_record_id, k.ip, k.refers_to, k.encoding,
-                   k.encoding_decision, k.encoding_errors, k.source,
-                   (SELECT COUNT(*) FROM reports r WHERE r.capture_id = k.id)
-                 FROM captures k ORDER BY k.id",
-            )
-            .map_err(|e| self.sql(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
-            let capture = (|| {
-                Ok::<_, rusqlite::Error>(CaptureRow {
-                    id: r.get(0)?,
-                    url: r.get(1)?,
-                    fetched_at: r.get(2)?,
-                    status: r.get(3)?,
-                    record_type: r.get(4)?,
-                    content_type: r.get(5)?,
-                    payload_digest: r.get(6)?,
-                    payload_length: r.get(7)?,
-                    truncated: r.get(8)?,
-                    warc_file: r.get(9)?,
-                    warc_offset: r.get(10)?,
-                    warc_length: r.get(11)?,
-                    warc_record_id: r.get(12)?,
-                    ip: r.get(13)?,
-                    refers_to: r.get(14)?,
-                    encoding: r.get(15)?,
-                    encoding_decision: r.get(16)?,
-                    encoding_errors: r.get(17)?,
-                    source: r.get(18)?,
-                    reports: r.get(19)?,
-                })
-            })()
-            .map_err(|e| self.sql(e))?;
-            visit(capture)?;
-        }
-        Ok(())
+        let sql = "SELECT k.id, k.url, k.fetched_at, k.status, k.record_type, k.content_type,
+                     k.payload_digest, k.payload_length, k.truncated, k.warc_file, k.warc_offset,
+                     k.warc_length, k.warc_record_id, k.ip, k.refers_to, k.encoding,
+                     k.encoding_decision, k.encoding_errors, k.source,
+                     (SELECT COUNT(*) FROM reports r WHERE r.capture_id = k.id)
+                   FROM captures k ORDER BY k.id";
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(CaptureRow {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                fetched_at: r.get(2)?,
+                status: r.get(3)?,
+                record_type: r.get(4)?,
+                content_type: r.get(5)?,
+                payload_digest: r.get(6)?,
+                payload_length: r.get(7)?,
+                truncated: r.get(8)?,
+                warc_file: r.get(9)?,
+                warc_offset: r.get(10)?,
+                warc_length: r.get(11)?,
+                warc_record_id: r.get(12)?,
+                ip: r.get(13)?,
+                refers_to: r.get(14)?,
+                encoding: r.get(15)?,
+                encoding_decision: r.get(16)?,
+                encoding_errors: r.get(17)?,
+                source: r.get(18)?,
+                reports: r.get(19)?,
+            })
+        };
+        self.stream(sql, map, visit)
     }
 
     /// The number of cells, for the progress bar.
