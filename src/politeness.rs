@@ -71,10 +71,22 @@ pub enum Robots {
 
 impl Robots {
     /// Interpret an answer to `GET /robots.txt`.
+    ///
+    /// A file longer than `ROBOTS_MAX_BYTES` is read up to its last whole
+    /// line within the limit and the rest ignored (RFC 9309 §2.5): a rule cut
+    /// in two (`Disallow: /` of `Disallow: /old/`) would otherwise say
+    /// something the file does not.
     pub fn from_answer(agent: &str, status: u16, body: &[u8]) -> Robots {
         match status {
             200..=299 => {
-                let body = body.get(..ROBOTS_MAX_BYTES).unwrap_or(body);
+                let body = match body.get(..ROBOTS_MAX_BYTES) {
+                    Some(head) if body.len() > ROBOTS_MAX_BYTES => head
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .and_then(|end| head.get(..=end))
+                        .unwrap_or_default(),
+                    _ => body,
+                };
                 match Robot::new(agent, body) {
                     Ok(robot) => Robots::Rules(Box::new(robot)),
                     // An unparseable file forbids nothing it could state.
