@@ -685,10 +685,12 @@ impl Ctx {
                 ..self.options_for_robots()
             };
             match pipeline::archive_fetched(&self.store, fetched, prior, &opts)? {
-                Hop::Redirect { target, .. } => {
+                Hop::Redirect { target, .. } if matches!(target.scheme(), "http" | "https") => {
                     current = target;
                     continue;
                 }
+                // A redirect nowhere fetchable (`ftp:`, `javascript:`): no file.
+                Hop::Redirect { .. } => break,
                 Hop::Final(_) => {}
             }
             let robots = Robots::from_answer(&agent, status, &body);
@@ -703,7 +705,8 @@ impl Ctx {
             claim.request_done();
             return Ok(verdict);
         }
-        // Too many redirects: RFC 9309 treats the file as unavailable (allow all).
+        // Too many redirects, or one that cannot be followed: RFC 9309 treats
+        // the file as unavailable (allow all).
         self.politeness.set_robots(url, Robots::AllowAll);
         Ok(Verdict::Allowed)
     }

@@ -151,9 +151,13 @@ fn pagination_trap(seen: &Seen) -> Reply {
         } else {
             Vec::new()
         };
+        // Pager scripts with made-up names besides the real one.
+        let decoys: String = (0..5)
+            .map(|i| format!("<script>createPageHTML(999999, 0, \"p{i}\", \"html\");</script>"))
+            .collect();
         let tail = format!(
             "<a href=\"index_{}.html\">下一页</a>\
-             <script>createPageHTML(999999, {n}, \"index\", \"html\");</script>",
+             <script>createPageHTML(999999, {n}, \"index\", \"html\");</script>{decoys}",
             n + 1
         );
         return Reply::html(links_html(&links, &tail));
@@ -230,6 +234,15 @@ async fn link_traps_end_at_the_page_and_depth_caps() {
         .filter(|r| r.path != "/robots.txt")
         .count();
     assert_eq!(requested, cap as usize, "requests beyond the page cap");
+    let known: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM frontier WHERE source = 'trap'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    println!("the trap left {known} URLs in the frontier");
+    assert!(known < 1100, "one page flooded the frontier: {known}");
     for n in 0..3 {
         for i in 0..2 {
             let url = trap.url(&format!("/nb/2021/t2021_{n}_{i}.html"));
@@ -350,6 +363,11 @@ async fn robots_txt_failing_redirected_huge_or_garbage() {
         guarded_site(Reply::new(200, "text/plain", noise(64 * 1024))),
     )
     .await;
+    let nowhere = Server::start(
+        "127.0.3.17",
+        guarded_site(Reply::redirect(301, "ftp://127.0.3.17/robots.txt")),
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let config = config(
         tmp.path(),
@@ -360,6 +378,7 @@ async fn robots_txt_failing_redirected_huge_or_garbage() {
             ("other_host", other_host.url("/nb/index.html")),
             ("huge", huge.url("/nb/index.html")),
             ("garbage", garbage.url("/nb/index.html")),
+            ("nowhere", nowhere.url("/nb/index.html")),
         ],
     );
     let summary = crawl_once(&config).await;
@@ -423,13 +442,22 @@ async fn robots_txt_failing_redirected_huge_or_garbage() {
         .unwrap();
     assert_eq!(stored as usize, huge_robots().len());
 
-    // Garbage: a file with no rules forbids nothing.
-    assert_eq!(archived(&db, &garbage.url("/nb/t20210101_1.html")), 1);
-    assert_eq!(
-        archived(&db, &garbage.url("/nb/private/t20210101_2.html")),
-        1
-    );
-    assert!(source(&summary, "garbage").failures.is_empty());
+    // Garbage, or a redirect to a scheme that is not fetched: no rules, so
+    // nothing forbidden (RFC 9309 §2.3.1.3), and robots.txt asked for once.
+    for (name, server) in [("garbage", &garbage), ("nowhere", &nowhere)] {
+        assert_eq!(
+            archived(&db, &server.url("/nb/t20210101_1.html")),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            archived(&db, &server.url("/nb/private/t20210101_2.html")),
+            1,
+            "{name}"
+        );
+        assert_eq!(server.hits("/robots.txt"), 1, "{name}");
+        assert!(source(&summary, name).failures.is_empty(), "{name}");
+    }
 }
 
 /// Every request answered 429 for the first `storm` after the first one,
