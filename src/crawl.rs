@@ -137,7 +137,7 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
     .await?;
     let db = lock_db(&ctx.store)?;
     frontier::finish_run(db.conn(), &ctx.run)?;
-    let summary = tally::summarise(db.conn(), &ctx.run, &names)?;
+    let summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;
     drop(db);
     drop(lock);
     Ok(summary)
@@ -225,7 +225,13 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             .collect();
         let mut wake = Instant::now() + MAX_IDLE;
         if failure.is_none() {
-            let due = frontier::due(lock_db(&ctx.store)?.conn(), &ctx.run, &open, Utc::now())?;
+            let due = frontier::due(
+                lock_db(&ctx.store)?.conn(),
+                &ctx.run,
+                &open,
+                ctx.crawl.max_depth,
+                Utc::now(),
+            )?;
             for item in due {
                 if tasks.len() >= ctx.crawl.max_concurrency || in_flight.contains(&item.url) {
                     continue;
@@ -257,7 +263,12 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             if failure.is_some() {
                 break;
             }
-            match frontier::next_due(lock_db(&ctx.store)?.conn(), &ctx.run, &open)? {
+            match frontier::next_due(
+                lock_db(&ctx.store)?.conn(),
+                &ctx.run,
+                &open,
+                ctx.crawl.max_depth,
+            )? {
                 None => break,
                 Some(Some(at)) => wake = wake.min(instant_of(&at)),
                 Some(None) => {}
@@ -465,7 +476,8 @@ impl Ctx {
 
     fn enqueue_links(&self, item: &Item, page: &Url, text: &str) -> Result<(), CrawlError> {
         let links = discover::links(page, text, item.kind);
-        let max_depth = self.crawl.max_depth;
+        // Links beyond the depth cap are kept too: never visited in this
+        // run, they are what the summary counts as left by the cap.
         let wanted: Vec<(discover::Link, u32)> = links
             .into_iter()
             .filter(|l| self.in_scope(&item.source, &l.url))
@@ -473,11 +485,10 @@ impl Ctx {
                 let depth = if l.pagination {
                     item.depth
                 } else {
-                    item.depth + 1
+                    item.depth.saturating_add(1)
                 };
                 (l, depth)
             })
-            .filter(|(_, depth)| *depth <= max_depth)
             .collect();
         let new: Vec<NewUrl<'_>> = wanted
             .iter()
@@ -663,7 +674,8 @@ impl Ctx {
                 Err(e) => return self.robots_unreachable(claim, url, source, &e.to_string(), None),
             };
             let status = fetched.status;
-            let body = fetched.entity(politeness::ROBOTS_MAX_BYTES as u64);
+            // One byte more than is parsed: `from_answer` then knows the file was cut.
+            let body = fetched.entity(politeness::ROBOTS_MAX_BYTES as u64 + 1);
             let retry_after = fetched
                 .header("retry-after")
                 .and_then(|v| politeness::parse_retry_after(&v, SystemTime::now()));
@@ -673,10 +685,12 @@ impl Ctx {
                 ..self.options_for_robots()
             };
             match pipeline::archive_fetched(&self.store, fetched, prior, &opts)? {
-                Hop::Redirect { target, .. } => {
+                Hop::Redirect { target, .. } if matches!(target.scheme(), "http" | "https") => {
                     current = target;
                     continue;
                 }
+                // A redirect nowhere fetchable (`ftp:`, `javascript:`): no file.
+                Hop::Redirect { .. } => break,
                 Hop::Final(_) => {}
             }
             let robots = Robots::from_answer(&agent, status, &body);
@@ -691,7 +705,8 @@ impl Ctx {
             claim.request_done();
             return Ok(verdict);
         }
-        // Too many redirects: RFC 9309 treats the file as unavailable (allow all).
+        // Too many redirects, or one that cannot be followed: RFC 9309 treats
+        // the file as unavailable (allow all).
         self.politeness.set_robots(url, Robots::AllowAll);
         Ok(Verdict::Allowed)
     }

@@ -30,7 +30,8 @@ const PAGER_WORDS: &[&str] = &[
     "上一页",
     "首页",
 ];
-/// No listing is believed to have more pages than this.
+/// No listing is believed to have more pages than this (all pager scripts
+/// of one page together).
 pub const MAX_SCRIPT_PAGES: u32 = 1000;
 
 /// A link found on a page.
@@ -265,7 +266,10 @@ fn script_pages(doc: &Html, page: &Url) -> Vec<Url> {
         let Some(pager) = pager else { continue };
         // `…/dir/` is page 0 (`index.html`) under another name.
         let first = u32::from(page.path().ends_with('/'));
-        for i in first..pager.count.min(MAX_SCRIPT_PAGES) {
+        // The cap holds for the page, not for each script: a page of many
+        // pager scripts with made-up names must not flood the frontier.
+        let room = MAX_SCRIPT_PAGES.saturating_sub(out.len() as u32);
+        for i in first..pager.count.min(room.saturating_add(first)) {
             let name = if i == 0 {
                 format!("{}.{}", pager.prefix, pager.suffix)
             } else {
@@ -449,5 +453,10 @@ mod tests {
             "<script>var countPage = 99999999999</script><script>var countPage = 4000000</script>";
         let got = links(&page("http://a.cn/nb/"), html, Kind::Listing);
         assert!(got.len() as u32 <= MAX_SCRIPT_PAGES);
+        let many: String = (0..50)
+            .map(|i| format!("<script>createPageHTML(999999, 0, \"p{i}\", \"html\");</script>"))
+            .collect();
+        let got = links(&page("http://a.cn/nb/index.html"), &many, Kind::Listing);
+        assert_eq!(got.len() as u32, MAX_SCRIPT_PAGES);
     }
 }

@@ -224,8 +224,9 @@ pub fn finish_run(conn: &Connection, run: &Run) -> Result<(), FrontierError> {
     Ok(())
 }
 
-/// Add URLs not yet known; known ones keep their first source, kind and depth.
-/// Returns how many were new.
+/// Add URLs not yet known; known ones keep their first source and kind, and
+/// take the smaller depth (a page first seen beyond the depth cap is
+/// visited once a shorter path to it is found). Returns how many were new.
 pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierError> {
     let tx = conn.unchecked_transaction()?;
     let mut added = 0;
@@ -236,9 +237,11 @@ pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierErro
         )?;
         let mut anchor =
             tx.prepare_cached("UPDATE frontier SET anchor = ?2 WHERE url = ?1 AND anchor IS NULL")?;
+        let mut shallower =
+            tx.prepare_cached("UPDATE frontier SET depth = ?2 WHERE url = ?1 AND depth > ?2")?;
         for u in urls {
             let url = canonical(u.url);
-            added += insert.execute(params![
+            let inserted = insert.execute(params![
                 url.as_str(),
                 host_of(&url),
                 u.source,
@@ -247,6 +250,10 @@ pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierErro
                 u.anchor,
                 u.found_from
             ])?;
+            if inserted == 0 {
+                shallower.execute(params![url.as_str(), u.depth])?;
+            }
+            added += inserted;
             if u.anchor.is_some() {
                 anchor.execute(params![url.as_str(), u.anchor])?;
             }
@@ -256,26 +263,32 @@ pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierErro
     Ok(added)
 }
 
-/// At most one due entry per host (listings first, then the least recently
-/// visited), among the given sources. `now` is compared with `not_before`.
+/// At most one due entry per host, no deeper than `max_depth`, among the
+/// given sources. Reports and attachments come before listings, so that the
+/// reports a listing page named are archived before the next listing page
+/// is asked for: a listing that pages on for ever (a trap) then spends the
+/// page cap on listing pages only after their reports. Within each, the
+/// least recently visited first. `now` is compared with `not_before`.
 pub fn due(
     conn: &Connection,
     run: &Run,
     sources: &[&str],
+    max_depth: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<Item>, FrontierError> {
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(
         "SELECT url, host, source, kind, depth, anchor, attempts FROM (
            SELECT *, ROW_NUMBER() OVER (PARTITION BY host
-               ORDER BY kind <> 'listing', last_run IS NOT NULL, last_run, rowid) AS rank
+               ORDER BY kind = 'listing', last_run IS NOT NULL, last_run, rowid) AS rank
            FROM frontier
            WHERE (last_run IS NULL OR last_run < ?1)
              AND (not_before IS NULL OR not_before <= ?2)
-             AND source IN (SELECT value FROM json_each(?3)))
+             AND source IN (SELECT value FROM json_each(?3))
+             AND depth <= ?4)
          WHERE rank = 1",
     )?;
-    let rows = stmt.query_map(params![run.id, timestamp(now), sources], |r| {
+    let rows = stmt.query_map(params![run.id, timestamp(now), sources, max_depth], |r| {
         Ok(Item {
             url: r.get(0)?,
             host: r.get(1)?,
@@ -289,20 +302,22 @@ pub fn due(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The earliest `not_before` of entries still due in this run, if any are
-/// waiting; `Some(None)` when some are due with no wait; `None` when no entry
-/// of these sources is left.
+/// The earliest `not_before` of entries still due in this run (no deeper
+/// than `max_depth`), if any are waiting; `Some(None)` when some are due with
+/// no wait; `None` when no entry of these sources is left.
 pub fn next_due(
     conn: &Connection,
     run: &Run,
     sources: &[&str],
+    max_depth: u32,
 ) -> Result<Option<Option<String>>, FrontierError> {
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     let (count, waiting, earliest): (i64, i64, Option<String>) = conn.query_row(
         "SELECT COUNT(*), COUNT(not_before), MIN(not_before) FROM frontier
          WHERE (last_run IS NULL OR last_run < ?1)
-           AND source IN (SELECT value FROM json_each(?2))",
-        params![run.id, sources],
+           AND source IN (SELECT value FROM json_each(?2))
+           AND depth <= ?3",
+        params![run.id, sources, max_depth],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     Ok(match count {

@@ -5,6 +5,18 @@
 //!
 //! This module keeps state and makes decisions; it does no I/O. The crawl
 //! fetches robots.txt and hands the answer here.
+//!
+//! robots.txt, answer by answer (RFC 9309 §2.3.1):
+//! - 2xx: the rules are parsed from the first `ROBOTS_MAX_BYTES` up to the
+//!   last whole line; the rest of a longer file is ignored (§2.5). A body
+//!   with no readable rules (binary, an HTML page) forbids nothing.
+//! - 3xx: followed, even to another host, up to five times; more, or a
+//!   redirect to a scheme that is not fetched, counts as no file.
+//! - 4xx but 429: no file, nothing forbidden.
+//! - 429, 5xx or no answer: the host is paused (`Retry-After` or backoff)
+//!   and robots.txt asked again, up to `max_retries` times; after that the
+//!   origin is taken as disallowing everything for the run, and its URLs are
+//!   recorded as failed with kind `robots_unavailable`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -71,10 +83,22 @@ pub enum Robots {
 
 impl Robots {
     /// Interpret an answer to `GET /robots.txt`.
+    ///
+    /// A file longer than `ROBOTS_MAX_BYTES` is read up to its last whole
+    /// line within the limit and the rest ignored (RFC 9309 §2.5): a rule cut
+    /// in two (`Disallow: /` of `Disallow: /old/`) would otherwise say
+    /// something the file does not.
     pub fn from_answer(agent: &str, status: u16, body: &[u8]) -> Robots {
         match status {
             200..=299 => {
-                let body = body.get(..ROBOTS_MAX_BYTES).unwrap_or(body);
+                let body = match body.get(..ROBOTS_MAX_BYTES) {
+                    Some(head) if body.len() > ROBOTS_MAX_BYTES => head
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .and_then(|end| head.get(..=end))
+                        .unwrap_or_default(),
+                    _ => body,
+                };
                 match Robot::new(agent, body) {
                     Ok(robot) => Robots::Rules(Box::new(robot)),
                     // An unparseable file forbids nothing it could state.

@@ -5,6 +5,9 @@
 
 use std::path::Path;
 
+use nianbao::frontier::Kind;
+use url::Url;
+
 #[test]
 fn every_hostile_input_goes_through() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
@@ -17,6 +20,21 @@ fn every_hostile_input_goes_through() {
         let text = nianbao::extract::extract_text(&decoded.text);
         let _ = nianbao::attachment::layout_to_cells(&decoded.text);
         let _ = nianbao::pipeline::analyse_document(&path.to_string_lossy(), &bytes, None);
+        // Link discovery, as the crawl runs it on every page it archives.
+        let base = Url::parse("http://fuzz.gov.cn/xxgk/xxgknb/index_1.html").unwrap();
+        for kind in [Kind::Listing, Kind::Report, Kind::Attachment] {
+            let links = nianbao::discover::links(&base, &decoded.text, kind);
+            assert!(
+                links.len() <= nianbao::discover::MAX_SCRIPT_PAGES as usize + bytes.len() / 8,
+                "{}: more links than the page could hold",
+                path.display()
+            );
+            for link in &links {
+                assert!(matches!(link.url.scheme(), "http" | "https"), "{link:?}");
+                let _ = nianbao::discover::names_report(link.anchor.as_deref().unwrap_or(""));
+            }
+        }
+        let _ = nianbao::discover::names_report(&decoded.text);
         // Nothing is invented: no standard figure comes out of these inputs.
         for r in html.iter().chain(&text) {
             assert!(

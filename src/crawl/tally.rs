@@ -26,6 +26,8 @@ pub struct SourceSummary {
     pub blocked: u64,
     /// Entries left for a later run (the page cap was reached).
     pub left: u64,
+    /// Links found beyond the depth cap, not followed.
+    pub beyond_depth: u64,
     /// Final failures of this run, by kind (`http_404`, `timeout`, …).
     pub failures: BTreeMap<String, u64>,
     /// Attempts that failed and were retried, by kind.
@@ -56,7 +58,7 @@ impl RunSummary {
         for s in &self.sources {
             let _ = writeln!(
                 out,
-                "{}: {} pages ({} captures); reports {} found, {} new, {} changed, {} unchanged; {} new attachments{}{}",
+                "{}: {} pages ({} captures); reports {} found, {} new, {} changed, {} unchanged; {} new attachments{}{}{}",
                 s.name,
                 s.pages,
                 s.captures,
@@ -67,6 +69,7 @@ impl RunSummary {
                 s.attachments_new,
                 if s.blocked > 0 { format!("; {} disallowed by robots.txt", s.blocked) } else { String::new() },
                 if s.left > 0 { format!("; {} left for the next run (page cap)", s.left) } else { String::new() },
+                if s.beyond_depth > 0 { format!("; {} links beyond the depth cap not followed", s.beyond_depth) } else { String::new() },
             );
             if !s.failures.is_empty() {
                 let _ = writeln!(out, "  failed: {}", join(&s.failures));
@@ -91,6 +94,7 @@ pub(super) fn summarise(
     conn: &Connection,
     run: &Run,
     sources: &[String],
+    max_depth: u32,
 ) -> Result<RunSummary, FrontierError> {
     let mut out = RunSummary {
         run: run.id,
@@ -98,7 +102,8 @@ pub(super) fn summarise(
         sources: Vec::new(),
     };
     for name in sources {
-        out.sources.push(source_summary(conn, run, name)?);
+        out.sources
+            .push(source_summary(conn, run, name, max_depth)?);
     }
     Ok(out)
 }
@@ -112,8 +117,11 @@ fn source_summary(
     conn: &Connection,
     run: &Run,
     name: &str,
+    max_depth: u32,
 ) -> Result<SourceSummary, FrontierError> {
     let in_run = "FROM frontier WHERE last_run = ?1 AND source = ?2";
+    let unvisited =
+        "SELECT COUNT(*) FROM frontier WHERE (last_run IS NULL OR last_run < ?1) AND source = ?2";
     let outcome = |kind: &str, outcome: &str| {
         count(
             conn,
@@ -129,7 +137,12 @@ fn source_summary(
     )?;
     Ok(SourceSummary {
         name: name.to_string(),
-        pages: count(conn, &format!("SELECT COUNT(*) {in_run} AND state <> 'blocked'"), run, name)?,
+        pages: count(
+            conn,
+            &format!("SELECT COUNT(*) {in_run} AND state <> 'blocked'"),
+            run,
+            name,
+        )?,
         captures: captures.max(0) as u64,
         reports_found: count(
             conn,
@@ -142,10 +155,21 @@ fn source_summary(
         reports_changed: outcome("report", "changed")?,
         reports_unchanged: outcome("report", "unchanged")?,
         attachments_new: outcome("attachment", "new")?,
-        blocked: count(conn, &format!("SELECT COUNT(*) {in_run} AND state = 'blocked'"), run, name)?,
+        blocked: count(
+            conn,
+            &format!("SELECT COUNT(*) {in_run} AND state = 'blocked'"),
+            run,
+            name,
+        )?,
         left: count(
             conn,
-            "SELECT COUNT(*) FROM frontier WHERE (last_run IS NULL OR last_run < ?1) AND source = ?2",
+            &format!("{unvisited} AND depth <= {max_depth}"),
+            run,
+            name,
+        )?,
+        beyond_depth: count(
+            conn,
+            &format!("{unvisited} AND depth > {max_depth}"),
             run,
             name,
         )?,

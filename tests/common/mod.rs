@@ -17,6 +17,8 @@ pub struct Seen {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub at: Instant,
+    /// The status the server answered with.
+    pub status: u16,
 }
 
 impl Seen {
@@ -85,6 +87,9 @@ type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 pub struct Server {
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<Seen>>>,
+    handler: Arc<Handler>,
+    /// The accept loop and every connection, so that `down` can close them.
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Server {
@@ -110,19 +115,57 @@ impl Server {
         let ip: IpAddr = ip.parse().expect("test IP");
         let listener = TcpListener::bind((ip, 0)).await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let log2 = log.clone();
-        tokio::spawn(async move {
+        let server = Server {
+            addr,
+            log: Arc::new(Mutex::new(Vec::new())),
+            handler: Arc::new(handler),
+            tasks: Arc::new(Mutex::new(Vec::new())),
+        };
+        server.listen(listener);
+        server
+    }
+
+    fn listen(&self, listener: TcpListener) {
+        let handler = self.handler.clone();
+        let log = self.log.clone();
+        let tasks = self.tasks.clone();
+        let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let handler = handler.clone();
-                let log = log2.clone();
-                tokio::spawn(async move {
+                let log = log.clone();
+                let conn = tokio::spawn(async move {
                     let _ = serve(stream, handler, log).await;
                 });
+                tasks.lock().expect("tasks").push(conn.abort_handle());
             }
         });
-        Server { addr, log }
+        self.tasks
+            .lock()
+            .expect("tasks")
+            .push(accept.abort_handle());
+    }
+
+    /// Close the listener and every open connection: the host is down and
+    /// refuses connections until `up`.
+    pub async fn down(&self) {
+        let tasks: Vec<_> = self.tasks.lock().expect("tasks").drain(..).collect();
+        for task in tasks {
+            task.abort();
+        }
+        // Let the aborted tasks drop their sockets.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    /// Listen again on the same address after `down`.
+    pub async fn up(&self) {
+        for _ in 0..100 {
+            if let Ok(listener) = TcpListener::bind(self.addr).await {
+                self.listen(listener);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("cannot listen on {} again", self.addr);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -164,13 +207,15 @@ async fn serve(
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        let seen = Seen {
+        let mut seen = Seen {
             path,
             headers,
             at: Instant::now(),
+            status: 0,
         };
-        log.lock().expect("log").push(seen.clone());
         let reply = handler(&seen);
+        seen.status = reply.status;
+        log.lock().expect("log").push(seen);
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;
         }
