@@ -8,71 +8,20 @@
 //! figures by their order among the distinct cells, not by grid column, keeps
 //! a header laid out `[1][2][1]` above data laid out `[2][1][1]` aligned.
 
-use scraper::{ElementRef, Html, Selector};
-
-use super::number::{collapse_ws, is_figure};
+use super::html::SourceCell;
+use super::number::is_figure;
 use super::tables::Row;
 
-/// Spans beyond this are typos or attacks, not layout.
-const MAX_SPAN: usize = 1000;
 /// Widest span a row may reach; cells past it keep one column each.
 const MAX_WIDTH: usize = 256;
 
-/// One source cell of a table.
-struct SourceCell {
-    text: String,
-    rowspan: usize,
-    colspan: usize,
-}
-
-/// Rows of every innermost table of the document, in document order.
-pub fn table_rows(doc: &Html) -> Vec<Vec<Row>> {
-    let Ok(table_sel) = Selector::parse("table") else {
-        return Vec::new();
-    };
-    doc.select(&table_sel)
-        .filter(|t| t.select(&table_sel).next().is_none())
-        .map(|t| logical_rows(&source_rows(t)))
+/// Rows of every table, in document order.
+pub fn table_rows(tables: &[Vec<Vec<SourceCell>>]) -> Vec<Vec<Row>> {
+    tables
+        .iter()
+        .map(|t| logical_rows(t))
         .filter(|rows| !rows.is_empty())
         .collect()
-}
-
-/// The table's own `<tr>`s (through `thead`/`tbody`/`tfoot`) and their cells.
-fn source_rows(table: ElementRef) -> Vec<Vec<SourceCell>> {
-    let mut rows = Vec::new();
-    for child in table.children().filter_map(ElementRef::wrap) {
-        match child.value().name() {
-            "tr" => rows.push(source_cells(child)),
-            "thead" | "tbody" | "tfoot" => rows.extend(
-                child
-                    .children()
-                    .filter_map(ElementRef::wrap)
-                    .filter(|e| e.value().name() == "tr")
-                    .map(source_cells),
-            ),
-            _ => {}
-        }
-    }
-    rows
-}
-
-fn source_cells(tr: ElementRef) -> Vec<SourceCell> {
-    tr.children()
-        .filter_map(ElementRef::wrap)
-        .filter(|e| matches!(e.value().name(), "td" | "th"))
-        .map(|cell| SourceCell {
-            text: collapse_ws(&cell.text().collect::<String>()),
-            rowspan: span(cell.value().attr("rowspan")),
-            colspan: span(cell.value().attr("colspan")),
-        })
-        .collect()
-}
-
-/// A span attribute: absent, unreadable or zero counts as 1; clamped.
-fn span(attr: Option<&str>) -> usize {
-    attr.and_then(|a| a.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .map_or(1, |n| n.min(MAX_SPAN))
 }
 
 /// Expand the spans, then read each grid row as its distinct cells.
@@ -153,7 +102,7 @@ mod tests {
     use super::*;
 
     fn rows_of(html: &str) -> Vec<(Vec<String>, Vec<String>)> {
-        table_rows(&Html::parse_document(html))
+        table_rows(&super::super::html::scan(html).tables)
             .into_iter()
             .flatten()
             .map(|r| (r.labels, r.values))

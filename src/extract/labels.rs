@@ -6,7 +6,9 @@
 //! do not matter. Chinese numerals (`三`, `四`) stay: section numbering is
 //! itself part of the meaning.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// Traditional (or variant) characters met in the tables, and their
 /// simplified forms.
@@ -106,6 +108,9 @@ const WORD_FOLDS: &[(&str, &str)] = &[("档案", "文件")];
 
 /// Fold one character to its simplified form.
 fn fold_char(c: char) -> char {
+    if c < '\u{4e00}' {
+        return c;
+    }
     CHAR_FOLDS
         .iter()
         .find(|(from, _)| *from == c)
@@ -115,8 +120,8 @@ fn fold_char(c: char) -> char {
 /// Text of a cell for display and matching: NFKC (full-width → half-width),
 /// traditional variants folded, all whitespace removed.
 pub fn normalize(text: &str) -> String {
-    let mut s: String = text
-        .nfkc()
+    let mut s: String = nfkc(text)
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{200b}')
         .map(fold_char)
         .collect();
@@ -126,6 +131,14 @@ pub fn normalize(text: &str) -> String {
         }
     }
     s
+}
+
+/// NFKC of `text`, borrowed when it already is (most printed labels are).
+pub fn nfkc(text: &str) -> Cow<'_, str> {
+    match is_nfkc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfkc().collect()),
+    }
 }
 
 /// True for a CJK unified ideograph (the characters of a label).

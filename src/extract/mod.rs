@@ -6,13 +6,13 @@
 //! year, agency, format) and the identity checks. Pure: no I/O, no panics on
 //! any input.
 
-use scraper::{ElementRef, Html, Node, Selector};
 use serde::Serialize;
 
 mod codes;
 mod flat;
 mod grid;
 mod headline;
+mod html;
 mod identity;
 mod labels;
 mod number;
@@ -107,12 +107,15 @@ pub struct Report {
 /// The statistics tables are read from the innermost `<table>`s; a page
 /// without them is read as text (prose reports, flattened tables).
 pub fn extract_html(html: &str) -> Vec<Report> {
-    let doc = Html::parse_document(html);
-    let title = html_title(&doc);
-    let rows: Vec<tables::Row> = grid::table_rows(&doc).into_iter().flatten().collect();
+    let page = html::scan(html);
+    let title = html_title(&page);
+    let rows: Vec<tables::Row> = grid::table_rows(&page.tables)
+        .into_iter()
+        .flatten()
+        .collect();
     let read = tables::read(&rows);
     if read.cells.is_empty() {
-        return reports_from_text(&body_text(&doc), title);
+        return reports_from_text(&page.text, title);
     }
     vec![build(title, read, "")]
 }
@@ -189,23 +192,13 @@ fn build(title: Option<String>, read: tables::Tables, prose: &str) -> Report {
 
 /// The report title: `ArticleTitle` metadata, else `<title>`, else a heading
 /// naming a report.
-fn html_title(doc: &Html) -> Option<String> {
-    let texts = |css: &str| -> Vec<String> {
-        Selector::parse(css)
-            .map(|sel| {
-                doc.select(&sel)
-                    .map(|e| match e.value().name() {
-                        "meta" => e.value().attr("content").unwrap_or("").to_string(),
-                        _ => e.text().collect(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let candidates: Vec<String> = ["meta[name=ArticleTitle]", "title", "h1, h2, h3"]
+fn html_title(page: &html::Page) -> Option<String> {
+    let candidates: Vec<String> = page
+        .meta_titles
         .iter()
-        .flat_map(|css| texts(css))
-        .map(|t| report::clean_title(&t))
+        .chain(&page.titles)
+        .chain(&page.headings)
+        .map(|t| report::clean_title(t))
         .filter(|t| !t.is_empty())
         .collect();
     candidates
@@ -213,33 +206,4 @@ fn html_title(doc: &Html) -> Option<String> {
         .find(|t| t.contains("报告") || t.contains("年报"))
         .or(candidates.first())
         .cloned()
-}
-
-/// Elements whose text starts on a new line.
-const BLOCKS: &[&str] = &[
-    "p", "div", "br", "tr", "td", "th", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
-    "section", "article",
-];
-
-/// The document text, one line per block element; scripts and styles skipped.
-fn body_text(doc: &Html) -> String {
-    let mut out = String::new();
-    for node in doc.root_element().descendants() {
-        let Node::Text(text) = node.value() else {
-            if let Some(e) = ElementRef::wrap(node) {
-                if BLOCKS.contains(&e.value().name()) {
-                    out.push('\n');
-                }
-            }
-            continue;
-        };
-        let hidden = node
-            .ancestors()
-            .filter_map(ElementRef::wrap)
-            .any(|a| matches!(a.value().name(), "script" | "style" | "noscript" | "head"));
-        if !hidden {
-            out.push_str(text);
-        }
-    }
-    out
 }

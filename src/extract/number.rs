@@ -5,8 +5,6 @@
 //! decimals, and a money unit inside the cell (`67552.91(万元)`,
 //! `75394432.52元`). Never rescales: a unit is recorded, not applied.
 
-use unicode_normalization::UnicodeNormalization;
-
 /// Money unit stated by a cell or its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -59,8 +57,8 @@ pub fn collapse_ws(text: &str) -> String {
 
 /// Read one cell. `None` when the text is not a figure at all (a label).
 pub fn parse(text: &str) -> Option<Figure> {
-    let norm: String = text
-        .nfkc()
+    let norm: String = super::labels::nfkc(text)
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
         .collect();
     if norm.is_empty() {
