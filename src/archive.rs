@@ -316,12 +316,13 @@ fn insert_report(
     )?;
     let report_id = tx.last_insert_rowid();
     let mut cell = tx.prepare_cached(
-        "INSERT INTO cells (report_id, table_code, row_code, col_code, raw, value, unit)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO cells (report_id, table_code, row_code, col_code, raw, value, unit,
+           standard, label)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for c in &report.cells {
         cell.execute(params![
-            report_id, c.table, c.row, c.col, c.raw, c.value, c.unit
+            report_id, c.table, c.row, c.col, c.raw, c.value, c.unit, c.standard, c.label
         ])?;
     }
     let mut check = tx.prepare_cached(

@@ -55,7 +55,9 @@ CREATE TABLE cells (
     col_code   TEXT NOT NULL,
     raw        TEXT NOT NULL,  -- as printed
     value      REAL,           -- NULL when blank, a dash, or unreadable
-    unit       TEXT            -- yuan | wan_yuan | unknown on money cells
+    unit       TEXT,           -- yuan | wan_yuan | unknown on money cells
+    standard   INTEGER NOT NULL DEFAULT 1, -- 0: a row the national format lacks (nonstandard.N)
+    label      TEXT            -- the row label as printed
 );
 CREATE INDEX cells_report ON cells(report_id, table_code, row_code, col_code);
 
@@ -149,7 +151,7 @@ LEFT JOIN (SELECT report_id, SUM(holds = 1) AS held, SUM(holds = 0) AS broken,
 CREATE VIEW v_cells AS
 SELECT v.report_id, v.agency, v.source, v.year, v.format, v.title,
        c.table_code AS "table", c.row_code AS "row", c.col_code AS col,
-       c.value, c.raw, c.unit,
+       c.value, c.raw, c.unit, c.standard, c.label,
        v.url, v.fetched_at, v.warc_file, v.warc_offset, v.warc_length,
        v.warc_record_id, v.payload_digest, v.extractor_version, v.identities, v.latest
 FROM cells c

@@ -55,6 +55,10 @@ pub struct CellRow {
     pub value: Option<f64>,
     pub raw: String,
     pub unit: Option<String>,
+    /// False for a row the national format lacks (`nonstandard.N`).
+    pub standard: bool,
+    /// The row label as printed.
+    pub label: Option<String>,
 }
 
 /// One identity result as stored.
@@ -272,7 +276,8 @@ impl Reader {
         &self,
         visit: impl FnMut(CellRow) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        let sql = "SELECT report_id, table_code, row_code, col_code, value, raw, unit
+        let sql = "SELECT report_id, table_code, row_code, col_code, value, raw, unit,
+                          standard, label
                    FROM cells ORDER BY report_id, rowid";
         let map = |r: &rusqlite::Row<'_>| {
             Ok(CellRow {
@@ -283,6 +288,8 @@ impl Reader {
                 value: r.get(4)?,
                 raw: r.get(5)?,
                 unit: r.get(6)?,
+                standard: r.get(7)?,
+                label: r.get(8)?,
             })
         };
         self.stream(sql, map, visit)
