@@ -304,7 +304,17 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
     match runtime.block_on(crawl::run(&config, &opts)) {
         Ok(summary) => {
             print!("{}", summary.render());
-            Ok(if summary.has_failures() { FAILED } else { OK })
+            // Keep the replay indexes beside the WARC files current.
+            let warc_dir = config.archive.join(nianbao::archive::WARC_DIR);
+            let indexed = nianbao::export::cdxj::index_dir(&warc_dir, false);
+            if let Err(e) = &indexed {
+                eprintln!("error: writing the CDXJ indexes: {e}");
+            }
+            Ok(if summary.has_failures() || indexed.is_err() {
+                FAILED
+            } else {
+                OK
+            })
         }
         Err(e) => {
             eprintln!("error: {e}");

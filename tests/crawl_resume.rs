@@ -183,6 +183,21 @@ async fn killed_run_resumes_without_duplicates() {
         .unwrap();
     assert_eq!(indexed, ids, "WARC records and index rows differ");
     assert!(!tmp.path().join("archive").join("nianbao.lock").exists());
+    // The clean run leaves a current CDXJ index beside every WARC file.
+    for file in warc::warc_files(&tmp.path().join("archive").join("warc")).unwrap() {
+        let cdxj = nianbao::export::cdxj::index_path(&file);
+        let lines = std::fs::read_to_string(&cdxj).unwrap_or_default();
+        let responses = warc::read_all(&file)
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r.header("WARC-Type") == Some("response"))
+            .count();
+        assert!(
+            lines.lines().count() >= responses,
+            "{}: stale or missing",
+            cdxj.display()
+        );
+    }
 }
 
 /// The window between a WARC write and its index row: a record on disk that
