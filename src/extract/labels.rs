@@ -120,11 +120,13 @@ fn fold_char(c: char) -> char {
 /// Text of a cell for display and matching: NFKC (full-width → half-width),
 /// traditional variants folded, all whitespace removed.
 pub fn normalize(text: &str) -> String {
-    let mut s: String = nfkc(text)
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{200b}')
-        .map(fold_char)
-        .collect();
+    let norm = nfkc(text);
+    let mut s = String::with_capacity(norm.len());
+    s.extend(
+        norm.chars()
+            .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{200b}')
+            .map(fold_char),
+    );
     for (from, to) in WORD_FOLDS {
         if s.contains(from) {
             s = s.replace(from, to);
@@ -148,7 +150,10 @@ pub fn is_han(c: char) -> bool {
 
 /// Matching key: the Chinese characters of the normalised label only.
 pub fn key(text: &str) -> String {
-    normalize(text).chars().filter(|c| is_han(*c)).collect()
+    let norm = normalize(text);
+    let mut key = String::with_capacity(norm.len());
+    key.extend(norm.chars().filter(|c| is_han(*c)));
+    key
 }
 
 /// The key without a leading Chinese section numeral (`三` of `三、…`, `四`

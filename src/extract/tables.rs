@@ -101,6 +101,12 @@ impl Reader {
 
     /// Follow the table a label opens; prose ends any table.
     fn switch_table(&mut self, label: &str) {
+        // Prose is known by its length before any normalising (a paragraph
+        // can be long).
+        if label.chars().filter(|c| labels::is_han(*c)).count() > 2 * PROSE_CHARS {
+            self.table = None;
+            return;
+        }
         let k = key(label);
         if k.chars().count() > PROSE_CHARS {
             self.table = None;
