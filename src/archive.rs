@@ -322,7 +322,16 @@ fn insert_report(
     )?;
     for c in &report.cells {
         cell.execute(params![
-            report_id, c.table, c.row, c.col, c.raw, c.value, c.unit, c.standard, c.label
+            report_id,
+            c.table,
+            c.row,
+            c.col,
+            c.raw,
+            c.value,
+            c.unit,
+            c.standard,
+            // No printed label is null, not an empty string, in every export.
+            (!c.label.is_empty()).then_some(&c.label)
         ])?;
     }
     let mut check = tx.prepare_cached(
