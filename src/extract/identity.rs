@@ -4,6 +4,8 @@
 //! recorded with both sides and never "fixed". A side that needs a missing or
 //! blank cell makes the check not checkable (`holds: None`).
 
+use std::collections::{HashMap, HashSet};
+
 use super::codes::{APPEAL_GROUPS, APPEAL_MEMBERS, REQUEST_COLS, REQUEST_ROWS};
 use super::{Cell, Check, Format};
 
@@ -37,7 +39,7 @@ const EPSILON: f64 = 1e-6;
 /// Every check that the report's tables allow, one per column, row or group.
 pub fn check_all(cells: &[Cell], format: Format) -> Vec<Check> {
     let mut out = Vec::new();
-    let figures = Figures(cells);
+    let figures = Figures::new(cells);
     if figures.has_table("requests") {
         requests_balance(&figures, &mut out);
         requests_row_sums(&figures, format, &mut out);
@@ -49,18 +51,32 @@ pub fn check_all(cells: &[Cell], format: Format) -> Vec<Check> {
     out
 }
 
-struct Figures<'a>(&'a [Cell]);
+/// The standard figures of a report, by code.
+struct Figures<'a> {
+    by_code: HashMap<(&'a str, &'a str, &'a str), Option<f64>>,
+    rows: HashSet<(&'a str, &'a str)>,
+}
 
-impl Figures<'_> {
+impl<'a> Figures<'a> {
+    fn new(cells: &'a [Cell]) -> Self {
+        let standard = cells.iter().filter(|c| c.standard);
+        let mut by_code = HashMap::new();
+        let mut rows = HashSet::new();
+        for c in standard {
+            by_code
+                .entry((c.table.as_str(), c.row.as_str(), c.col.as_str()))
+                .or_insert(c.value);
+            rows.insert((c.table.as_str(), c.row.as_str()));
+        }
+        Self { by_code, rows }
+    }
+
     fn has_table(&self, table: &str) -> bool {
-        self.0.iter().any(|c| c.table == table && c.standard)
+        self.rows.iter().any(|(t, _)| *t == table)
     }
 
     fn get(&self, table: &str, row: &str, col: &str) -> Option<f64> {
-        self.0
-            .iter()
-            .find(|c| c.standard && c.table == table && c.row == row && c.col == col)
-            .and_then(|c| c.value)
+        self.by_code.get(&(table, row, col)).copied().flatten()
     }
 
     /// Sum of the cells, `None` if any is missing or blank.
@@ -72,9 +88,7 @@ impl Figures<'_> {
     }
 
     fn has_row(&self, table: &str, row: &str) -> bool {
-        self.0
-            .iter()
-            .any(|c| c.standard && c.table == table && c.row == row)
+        self.rows.contains(&(table, row))
     }
 }
 

@@ -137,6 +137,14 @@ pub fn normalize(text: &str) -> String {
 
 /// NFKC of `text`, borrowed when it already is (most printed labels are).
 pub fn nfkc(text: &str) -> Cow<'_, str> {
+    // ASCII and the unified ideographs are their own NFKC: the common case,
+    // told without the normalisation tables.
+    if text
+        .chars()
+        .all(|c| c.is_ascii() || ('\u{4e00}'..='\u{9fff}').contains(&c))
+    {
+        return Cow::Borrowed(text);
+    }
     match is_nfkc_quick(text.chars()) {
         IsNormalized::Yes => Cow::Borrowed(text),
         _ => Cow::Owned(text.nfkc().collect()),
