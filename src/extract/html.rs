@@ -159,6 +159,10 @@ impl Scanner {
         if is_block(name) {
             self.page.text.push('\n');
         }
+        if self.in_head && !matches!(name, "title" | "meta" | "link" | "base" | "head") {
+            // Body content closes a head whose end tag is missing.
+            self.in_head = false;
+        }
         match name {
             "head" => self.in_head = true,
             "body" => self.in_head = false,
@@ -380,11 +384,11 @@ pub fn decode_entities(text: &str) -> Cow<'_, str> {
             .take(12)
             .find(|(_, c)| *c == ';')
             .map(|(i, _)| i);
-        let decoded = end.and_then(|e| entity(&after[..e]).map(|c| (c, e)));
-        match decoded {
-            Some((c, e)) => {
+        let decoded = end.and_then(|e| entity(&after[..e]).map(|c| (c, e + 1)));
+        match decoded.or_else(|| legacy_entity(after)) {
+            Some((c, used)) => {
                 out.push(c);
-                rest = &after[e + 1..];
+                rest = &after[used..];
             }
             None => {
                 out.push('&');
@@ -394,6 +398,21 @@ pub fn decode_entities(text: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// The few references old page generators write without `;` (`&nbsp`), as
+/// browsers read them: the character and the bytes it used.
+fn legacy_entity(after: &str) -> Option<(char, usize)> {
+    [
+        ("nbsp", '\u{a0}'),
+        ("amp", '&'),
+        ("lt", '<'),
+        ("gt", '>'),
+        ("quot", '"'),
+    ]
+    .iter()
+    .find(|(name, _)| after.starts_with(name))
+    .map(|(name, c)| (*c, name.len()))
 }
 
 fn entity(name: &str) -> Option<char> {
@@ -472,6 +491,16 @@ mod tests {
         assert_eq!(page.titles, vec!["某区2020年年报".to_string()]);
         assert_eq!(page.meta_titles, vec!["年度报告".to_string()]);
         assert!(!page.text.contains("var x"));
+    }
+
+    #[test]
+    fn legacy_references_and_a_missing_head_end() {
+        let page = scan("<html><head><title>年报</title><table><tr><td>&nbsp</td><td>1&nbsp;2&amp</td></tr></table>");
+        assert_eq!(
+            texts(&page.tables[0]),
+            vec![vec![("", 1, 1), ("1 2&", 1, 1)]]
+        );
+        assert!(page.text.contains("1\u{a0}2&"), "{:?}", page.text);
     }
 
     #[test]
