@@ -347,7 +347,7 @@ fn insert_report(
 }
 
 /// Refuse a read-only archive before anything starts.
-fn check_writable(dir: &Path) -> Result<(), ArchiveError> {
+pub fn check_writable(dir: &Path) -> Result<(), ArchiveError> {
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
     match std::fs::write(&probe, b"") {
         Ok(()) => {

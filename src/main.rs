@@ -372,6 +372,12 @@ fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
             return Ok(UNUSABLE);
         }
     };
+    if dir.exists() {
+        nianbao::archive::check_writable(&dir)?;
+    }
+    // A crawl may be writing this archive: opening it repairs WARC tails, so
+    // it is opened only under the run lock.
+    let _lock = crawl::RunLock::acquire(&dir)?;
     let store = Store::open(
         &dir,
         config.crawl.warc_max_file_bytes,

@@ -215,3 +215,50 @@ async fn extract_json_finds_the_four_aggregated_reports() {
     let out = run(vec!["extract".into(), "/nonexistent/file.html".into()]).await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetch_waits_its_turn_on_a_busy_archive() {
+    // A server that accepts and never answers keeps the first fetch busy.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let arch = tmp.path().join("archive");
+    let mut first = Command::new(BIN)
+        .args(["fetch", &format!("http://{addr}/slow.html"), "--archive"])
+        .arg(&arch)
+        .args(["--config", "/nonexistent/nianbao.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = arch.join("nianbao.lock");
+    let started = std::time::Instant::now();
+    while !lock.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no lock taken"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let out = run(vec![
+        "fetch".into(),
+        format!("http://{addr}/other.html"),
+        "--archive".into(),
+        arch.to_string_lossy().into(),
+    ])
+    .await;
+    let _ = first.kill();
+    let _ = first.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nianbao.lock") && err.contains(&first.id().to_string()),
+        "{err}"
+    );
+}

@@ -12,7 +12,7 @@ pub const LOCK_FILE: &str = "nianbao.lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another nianbao run (pid {pid}) is crawling this archive; it holds {path}. Wait for it to end (or remove the file if pid {pid} is not a nianbao)")]
+    #[error("another nianbao run (pid {pid}) is using this archive; it holds {path}. Wait for it to end (or remove the file if pid {pid} is not a nianbao)")]
     Held { path: PathBuf, pid: u32 },
     #[error("cannot take the run lock {path}: {source}")]
     Io {
