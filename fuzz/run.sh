@@ -11,4 +11,4 @@ mkdir -p corpus/extract
 cp ../tests/fixtures/samples/*.html ../tests/fixtures/samples/*.txt ../tests/fixtures/fuzz/* corpus/extract/ 2>/dev/null || true
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets a stable toolchain accept them.
 RUSTC_BOOTSTRAP=1 cargo fuzz run extract corpus/extract -- \
-  -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=4096 -timeout=20
+  -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=20
