@@ -242,6 +242,17 @@ mod tests {
     }
 
     #[test]
+    fn shipped_configs_parse() {
+        for file in ["config/nianbao.toml", "config/example.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            let config = Config::load(&path);
+            assert!(config.is_ok(), "{file}: {:?}", config.err());
+            let sources = config.map(|c| c.sources.len()).unwrap_or_default();
+            assert!(sources >= 1, "{file} names no source");
+        }
+    }
+
+    #[test]
     fn defaults_are_polite() {
         let c = Config::defaults();
         assert_eq!(c.crawl.per_host_interval, Duration::from_secs(1));
