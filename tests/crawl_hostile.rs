@@ -274,19 +274,6 @@ async fn link_traps_end_at_the_page_and_depth_caps() {
     assert!(!summary.has_failures(), "{text}");
 }
 
-/// Incompressible bytes (xorshift64), NULs and all.
-fn noise(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
-
 /// A site whose listing links a public and a private report.
 fn guarded_site(robots: Reply) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
     move |seen| match seen.path.as_str() {
@@ -360,7 +347,7 @@ async fn robots_txt_failing_redirected_huge_or_garbage() {
     .await;
     let garbage = Server::start(
         "127.0.3.16",
-        guarded_site(Reply::new(200, "text/plain", noise(64 * 1024))),
+        guarded_site(Reply::new(200, "text/plain", common::noise(64 * 1024))),
     )
     .await;
     let nowhere = Server::start(
@@ -690,19 +677,6 @@ fn keep_for_ci(dir: &Path, name: &str) -> usize {
     kept
 }
 
-fn nianbao(config: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nianbao"));
-    cmd.arg("--config")
-        .arg(config)
-        .arg("crawl")
-        .arg("--no-progress")
-        .env("NIANBAO_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    cmd
-}
-
 /// A site of `pages` listing pages (TRS script pager) of `per_page` reports.
 fn paged_site(tag: u32, pages: u32, per_page: u32) -> impl Fn(&Seen) -> Reply + Send + Sync {
     move |seen| {
@@ -775,7 +749,7 @@ async fn killed_ten_times_at_random_then_finished_archives_each_report_once() {
     // (ms after the start, captures when killed, had ended by itself)
     let mut kills = Vec::new();
     for _ in 0..10 {
-        let mut child = nianbao(&config_path).spawn().unwrap();
+        let mut child = common::crawl_command(&config_path).spawn().unwrap();
         let after = Duration::from_millis(rand::random_range(20..500));
         tokio::time::sleep(after).await;
         let ended = child.try_wait().unwrap().is_some();
@@ -785,7 +759,7 @@ async fn killed_ten_times_at_random_then_finished_archives_each_report_once() {
         child.wait().unwrap();
         kills.push((after.as_millis(), captures(), ended));
     }
-    let mut last = nianbao(&config_path);
+    let mut last = common::crawl_command(&config_path);
     last.stdout(Stdio::piped());
     let out = tokio::task::spawn_blocking(move || last.output().unwrap())
         .await

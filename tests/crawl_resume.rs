@@ -69,17 +69,6 @@ fn write_config(dir: &Path, servers: &[Server]) -> std::path::PathBuf {
     path
 }
 
-fn nianbao(config: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nianbao"));
-    cmd.arg("--config")
-        .arg(config)
-        .arg("crawl")
-        .arg("--no-progress")
-        .env("NIANBAO_LOG", "warn")
-        .stdin(Stdio::null());
-    cmd
-}
-
 async fn output(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
@@ -99,7 +88,7 @@ async fn killed_run_resumes_without_duplicates() {
     let config = write_config(tmp.path(), &servers);
     let db_path = tmp.path().join("archive").join("nianbao.sqlite");
 
-    let mut first = nianbao(&config)
+    let mut first = common::crawl_command(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -118,7 +107,7 @@ async fn killed_run_resumes_without_duplicates() {
     }
 
     // A second run while the first holds the archive: refused, exit code 2.
-    let refused = output(nianbao(&config)).await;
+    let refused = output(common::crawl_command(&config)).await;
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nianbao.lock"), "{stderr}");
@@ -129,7 +118,7 @@ async fn killed_run_resumes_without_duplicates() {
     let at_kill = captures(&db_path);
     println!("killed after {at_kill} captures");
 
-    let second = output(nianbao(&config)).await;
+    let second = output(common::crawl_command(&config)).await;
     let stdout = String::from_utf8_lossy(&second.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&second.stderr));
     assert_eq!(second.status.code(), Some(0));

@@ -68,19 +68,6 @@ where
     format!("http://{addr}/")
 }
 
-/// Incompressible bytes (xorshift64).
-fn noise(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
-
 fn record_of(store: &Store, id: i64) -> warc::Record {
     let db = store.db.lock().unwrap();
     let (file, offset): (String, i64) = db
@@ -246,7 +233,7 @@ async fn lying_labels_and_binary_bodies_are_survived_and_recorded() {
     ));
     let mut invalid = gbk(&format!("<html><body>{text}</body></html>"));
     invalid.splice(20..20, [0xff, 0xfe, 0x81]);
-    let binary = noise(200_000);
+    let binary = common::noise(200_000);
     let server = Server::routes(
         "127.0.0.1",
         vec![
@@ -333,7 +320,7 @@ fn nianbao(args: &[&str], file_limit_kb: Option<u64>) -> std::process::Output {
 async fn a_full_disk_stops_with_a_clear_error_and_keeps_the_archive_whole() {
     let small = "<html><head><title>2020年某区政府信息公开工作年度报告</title></head><body>年报</body></html>";
     let big: String = "<p>政府信息公开工作年度报告</p>".repeat(40_000);
-    let noise = noise(2_000_000);
+    let noise = common::noise(2_000_000);
     let server = Server::routes(
         "127.0.0.1",
         vec![

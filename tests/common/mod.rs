@@ -254,3 +254,28 @@ fn encode(reply: &Reply) -> Vec<u8> {
 pub fn gbk(text: &str) -> Vec<u8> {
     encoding_rs::GB18030.encode(text).0.into_owned()
 }
+
+/// Incompressible bytes (xorshift64), NULs and all.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
+/// The `nianbao crawl` command on a config, quiet and without a terminal.
+pub fn crawl_command(config: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_nianbao"));
+    cmd.arg("--config")
+        .arg(config)
+        .arg("crawl")
+        .arg("--no-progress")
+        .env("NIANBAO_LOG", "warn")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
