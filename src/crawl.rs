@@ -207,7 +207,7 @@ fn seed(store: &Store, sources: &[Source]) -> Result<(), CrawlError> {
 
 /// Visit due entries until none is left, one task per host at a time.
 async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<(), CrawlError> {
-    let bar = progress.then(progress_bar);
+    let bar = progress.then(|| crate::progress::spinner("pages"));
     let mut tasks: JoinSet<Result<String, CrawlError>> = JoinSet::new();
     let mut in_flight: HashSet<String> = HashSet::new();
     let mut counted: HashSet<String> = HashSet::new();
@@ -304,16 +304,6 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
         bar.finish_and_clear();
     }
     failure.map_or(Ok(()), Err)
-}
-
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} pages  {elapsed}  {wide_msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 /// The instant of a stored `not_before`, or now when unreadable.

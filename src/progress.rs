@@ -18,3 +18,16 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// A spinner counting steps of unknown total (pages of a crawl). Shown only
+/// when asked for; the caller decides by terminal or flag.
+pub fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    let template = format!("{{spinner}} {{pos}} {what}  {{elapsed}}  {{wide_msg}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
