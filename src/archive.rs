@@ -121,6 +121,7 @@ impl Archive {
             conn.execute_batch(&format!("BEGIN; {SCHEMA} COMMIT;"))
                 .map_err(sql)?;
         }
+        migrate(&conn).map_err(sql)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             db_path,
@@ -222,7 +223,8 @@ impl Archive {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        // A savepoint, so that this is atomic inside a batch of the writer too.
+        let tx = self.conn.savepoint().map_err(err)?;
         tx.execute(
             "DELETE FROM cells WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
             [capture_id],
@@ -294,7 +296,7 @@ impl Archive {
 }
 
 fn insert_report(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     capture_id: i64,
     ordinal: usize,
     report: &Report,
@@ -347,6 +349,12 @@ fn insert_report(
 }
 
 /// Refuse a read-only archive before anything starts.
+/// Additions to schema version 1 that an archive made before them lacks;
+/// each is idempotent.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS frontier_host ON frontier(host, last_run);")
+}
+
 pub fn check_writable(dir: &Path) -> Result<(), ArchiveError> {
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
     match std::fs::write(&probe, b"") {

@@ -78,7 +78,7 @@ impl Default for RawCrawl {
             max_depth: 4,
             max_pages_per_source: 500,
             max_retries: 3,
-            max_requests_per_second: 20,
+            max_requests_per_second: 0,
             warc_max_file_mb: 1024,
             accept_invalid_certs: true,
         }

@@ -6,10 +6,17 @@
 //! the sources' start pages and visits due frontier entries, at most one per
 //! host at a time, until none is left. It ends with a per-source summary.
 //!
+//! During the run the archive has one owner, the `writer` thread: visits
+//! send it their exchanges and derived rows and await its answers. Decoding,
+//! extraction and link discovery run in a bounded blocking pool. The
+//! scheduler (`queues`) keeps a queue per host in memory and wakes on
+//! events: a visit ended, a host's interval elapsed, a retry came due.
+//!
 //! Fetching, snapshots, decoding and politeness decisions belong to their own
 //! modules; this one only puts them in order.
 
 mod lock;
+mod queues;
 mod recover;
 mod tally;
 
@@ -22,19 +29,20 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::archive::Archive;
+use crate::archive::{Archive, PriorCapture};
 use crate::config::{Config, CrawlConfig, Source};
-use crate::discover;
+use crate::discover::{self, Link};
 use crate::fetch::{FetchError, Fetched, Fetcher};
-use crate::frontier::{self, FrontierError, Item, Kind, NewUrl, Run, State};
-use crate::pipeline::{self, Hop, Options, PipelineError, Store};
+use crate::frontier::{self, Added, FrontierError, Item, Kind, NewUrl, Run, State};
+use crate::pipeline::{self, Analysis, Hop, Options, PipelineError, Snapped, Step, Store};
 use crate::politeness::{self, Claim, Politeness, Robots};
+use crate::writer::{Writer, WriterError};
 
 pub use lock::{LockError, RunLock};
 pub use tally::{RunSummary, SourceSummary};
 
-/// The longest the scheduler sleeps before looking at the frontier again.
-const MAX_IDLE: Duration = Duration::from_millis(500);
+use queues::Queues;
+
 /// The shortest wait before a 5xx or timeout is tried again.
 const MIN_RETRY: Duration = Duration::from_millis(500);
 /// robots.txt redirects followed (RFC 9309 §2.3.1.2).
@@ -50,6 +58,8 @@ pub enum CrawlError {
     Frontier(#[from] FrontierError),
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Writer(#[from] WriterError),
     #[error("{0}")]
     Sources(String),
     #[error("a crawl task stopped unexpectedly: {0}")]
@@ -76,16 +86,29 @@ pub struct CrawlOptions {
 
 /// Everything a visit needs, shared by the tasks of a run.
 struct Ctx {
-    store: Store,
+    writer: Writer,
     fetcher: Fetcher,
     politeness: Arc<Politeness>,
     crawl: CrawlConfig,
     run: Run,
     /// Per source: the hosts its links may lead to.
     scopes: HashMap<String, HashSet<String>>,
-    /// The crawl's total request rate across all hosts; per-host limits live
-    /// in `politeness`, since a keyed governor cannot pause a single host.
+    /// The crawl's total request rate across all hosts (off by default);
+    /// per-host limits live in `politeness`, since a keyed governor cannot
+    /// pause a single host.
     rate: Option<governor::DefaultDirectRateLimiter>,
+    /// Bounds the CPU work (decode, extract, discover) running at once.
+    cpu: tokio::sync::Semaphore,
+}
+
+/// What a visit tells the scheduler when it ends.
+struct Visited {
+    url: String,
+    host: String,
+    /// Entries new to the frontier, to queue.
+    added: Added,
+    /// The URL waits in the frontier until then (a retry, a robots wait).
+    retry_at: Option<Instant>,
 }
 
 /// Crawl the configured sources into the configured archive.
@@ -114,6 +137,7 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         tracing::info!(run = run.id, "resuming the interrupted run");
     }
     seed(&store, &sources)?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let ctx = Arc::new(Ctx {
         politeness: Politeness::new(politeness::Settings {
             interval: config.crawl.per_host_interval,
@@ -126,16 +150,22 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         scopes: sources.iter().map(|s| (s.name.clone(), scope(s))).collect(),
         rate: std::num::NonZeroU32::new(config.crawl.max_requests_per_second)
             .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
-        store,
+        cpu: tokio::sync::Semaphore::new(cores),
+        writer: Writer::spawn(store)?,
     });
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    schedule(
+    let scheduled = schedule(
         &ctx,
         &names,
         opts.progress && std::io::stderr().is_terminal(),
     )
-    .await?;
-    let db = lock_db(&ctx.store)?;
+    .await;
+    // Every task has ended: the context is ours again, and with it the store.
+    let ctx =
+        Arc::try_unwrap(ctx).map_err(|_| CrawlError::Task("a visit outlived the run".into()))?;
+    let store = ctx.writer.close()?;
+    scheduled?;
+    let db = lock_db(&store)?;
     frontier::finish_run(db.conn(), &ctx.run)?;
     let summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;
     drop(db);
@@ -205,87 +235,93 @@ fn seed(store: &Store, sources: &[Source]) -> Result<(), CrawlError> {
     Ok(())
 }
 
-/// Visit due entries until none is left, one task per host at a time.
+/// Sources that have not used up their page cap.
+fn open_sources(sources: &[String], pages: &HashMap<String, u32>, cap: u32) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|s| pages.get(*s).copied().unwrap_or(0) < cap)
+        .cloned()
+        .collect()
+}
+
+/// Visit due entries until none is left, one visit per host at a time,
+/// hosts in turn; wakes only on events.
 async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<(), CrawlError> {
     let bar = progress.then(|| crate::progress::spinner("pages"));
-    let mut tasks: JoinSet<Result<String, CrawlError>> = JoinSet::new();
-    let mut in_flight: HashSet<String> = HashSet::new();
-    let mut counted: HashSet<String> = HashSet::new();
-    let mut pages: HashMap<String, u32> =
-        frontier::visited_per_source(lock_db(&ctx.store)?.conn(), &ctx.run)?
-            .into_iter()
-            .collect();
+    let run = ctx.run;
+    let max_depth = ctx.crawl.max_depth;
     let cap = ctx.crawl.max_pages_per_source;
+    let mut pages: HashMap<String, u32> = ctx
+        .db(move |db| Ok(frontier::visited_per_source(db.conn(), &run)?))
+        .await?
+        .into_iter()
+        .collect();
+    let open = open_sources(sources, &pages, cap);
+    let hosts = ctx
+        .db(move |db| {
+            let open: Vec<&str> = open.iter().map(String::as_str).collect();
+            Ok(frontier::hosts_left(db.conn(), &run, &open, max_depth)?)
+        })
+        .await?;
+    let mut queues = Queues::default();
+    for (host, wait) in hosts {
+        queues.add_host(host, wait.as_deref().map(instant_of));
+    }
+    let mut tasks: JoinSet<Result<Visited, CrawlError>> = JoinSet::new();
+    let mut counted: HashSet<String> = HashSet::new();
     let mut failure = None;
     loop {
-        let open: Vec<&str> = sources
-            .iter()
-            .filter(|s| pages.get(*s).copied().unwrap_or(0) < cap)
-            .map(String::as_str)
-            .collect();
-        let mut wake = Instant::now() + MAX_IDLE;
-        if failure.is_none() {
-            let due = frontier::due(
-                lock_db(&ctx.store)?.conn(),
-                &ctx.run,
-                &open,
-                ctx.crawl.max_depth,
-                Utc::now(),
-            )?;
-            for item in due {
-                if tasks.len() >= ctx.crawl.max_concurrency || in_flight.contains(&item.url) {
-                    continue;
-                }
-                let Some(claim) = ctx.politeness.try_claim(&item.host) else {
-                    if let Some(at) = ctx.politeness.free_at(&item.host) {
-                        wake = wake.min(at);
-                    }
-                    continue;
-                };
-                if pages.get(&item.source).copied().unwrap_or(0) >= cap {
-                    continue;
-                }
-                if counted.insert(item.url.clone()) {
-                    *pages.entry(item.source.clone()).or_insert(0) += 1;
-                }
-                in_flight.insert(item.url.clone());
-                let task_ctx = ctx.clone();
-                tasks.spawn(async move {
-                    let url = item.url.clone();
-                    if let Some(rate) = &task_ctx.rate {
-                        rate.until_ready().await;
-                    }
-                    visit(&task_ctx, claim, item).await.map(|()| url)
-                });
-            }
-        }
-        if tasks.is_empty() {
-            if failure.is_some() {
+        while failure.is_none() && tasks.len() < ctx.crawl.max_concurrency {
+            let Some(host) = queues.next_host(Instant::now()) else {
                 break;
+            };
+            match ctx.politeness.free_at(&host) {
+                // Held by a visit: looked at again when it ends.
+                None => continue,
+                Some(at) if at > Instant::now() => {
+                    queues.wake(&host, Some(at));
+                    continue;
+                }
+                Some(_) => {}
             }
-            match frontier::next_due(
-                lock_db(&ctx.store)?.conn(),
-                &ctx.run,
-                &open,
-                ctx.crawl.max_depth,
-            )? {
-                None => break,
-                Some(Some(at)) => wake = wake.min(instant_of(&at)),
-                Some(None) => {}
+            if queues.needs_refill(&host) {
+                refill(ctx, &mut queues, &host, sources, &pages).await?;
             }
-            tokio::time::sleep_until(wake.max(Instant::now() + Duration::from_millis(5)).into())
-                .await;
-            continue;
+            let under_cap = |i: &Item| pages.get(&i.source).copied().unwrap_or(0) < cap;
+            let Some(item) = queues.pop(&host, under_cap) else {
+                continue;
+            };
+            let Some(claim) = ctx.politeness.try_claim(&host) else {
+                queues.unpop(item);
+                queues.wake(&host, ctx.politeness.free_at(&host));
+                continue;
+            };
+            if counted.insert(item.url.clone()) {
+                *pages.entry(item.source.clone()).or_insert(0) += 1;
+            }
+            queues.started(&host);
+            let task_ctx = ctx.clone();
+            tasks.spawn(async move {
+                if let Some(rate) = &task_ctx.rate {
+                    rate.until_ready().await;
+                }
+                visit(&task_ctx, claim, item).await
+            });
         }
+        let wake = queues.next_wake();
+        if tasks.is_empty() && (failure.is_some() || wake.is_none()) {
+            break;
+        }
+        let sleep_to = wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
-            joined = tasks.join_next() => {
+            joined = tasks.join_next(), if !tasks.is_empty() => {
                 match joined {
-                    Some(Ok(Ok(url))) => {
-                        in_flight.remove(&url);
+                    Some(Ok(Ok(visited))) => {
                         if let Some(bar) = &bar {
                             bar.inc(1);
-                            bar.set_message(url);
+                            bar.set_message(visited.url.clone());
                         }
+                        settle_visit(ctx, &mut queues, visited);
                     }
                     Some(Ok(Err(e))) => {
                         tracing::error!(error = %e, "stopping the run");
@@ -297,13 +333,65 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                     None => {}
                 }
             }
-            () = tokio::time::sleep_until(wake.into()) => {}
+            () = tokio::time::sleep_until(sleep_to.into()), if wake.is_some() => {}
         }
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// Queue what a visit found and put its host back in turn.
+fn settle_visit(ctx: &Ctx, queues: &mut Queues, visited: Visited) {
+    let max_depth = ctx.crawl.max_depth;
+    for item in visited.added.new {
+        // Links past the depth cap stay in the frontier, never visited.
+        if item.depth <= max_depth {
+            queues.push(item);
+        }
+    }
+    for host in visited.added.deepened_hosts {
+        queues.more_on_disk(&host, None);
+    }
+    if let Some(at) = visited.retry_at {
+        queues.more_on_disk(&visited.host, Some(at));
+    }
+    let free_at = ctx.politeness.free_at(&visited.host);
+    queues.finished(&visited.host, &visited.url, free_at);
+}
+
+/// Fill the queue of `host` from the frontier: one indexed read of a few
+/// entries, whatever the frontier's size.
+async fn refill(
+    ctx: &Ctx,
+    queues: &mut Queues,
+    host: &str,
+    sources: &[String],
+    pages: &HashMap<String, u32>,
+) -> Result<(), CrawlError> {
+    let open = open_sources(sources, pages, ctx.crawl.max_pages_per_source);
+    let (run, max_depth, key) = (ctx.run, ctx.crawl.max_depth, host.to_string());
+    let (items, waiting) = ctx
+        .db(move |db| {
+            let open: Vec<&str> = open.iter().map(String::as_str).collect();
+            Ok(frontier::due_for_host(
+                db.conn(),
+                &run,
+                &key,
+                &open,
+                max_depth,
+                Utc::now(),
+                queues::BATCH,
+            )?)
+        })
+        .await?;
+    let complete = items.len() < queues::BATCH;
+    queues.refilled(host, items, complete);
+    if let Some(at) = waiting {
+        queues.more_on_disk(host, Some(instant_of(&at)));
+    }
+    Ok(())
 }
 
 /// The instant of a stored `not_before`, or now when unreadable.
@@ -325,44 +413,58 @@ enum Verdict {
     Unavailable,
 }
 
+/// A link found on a page, owned, on its way to the frontier.
+struct Found {
+    url: Url,
+    kind: Kind,
+    depth: u32,
+    anchor: Option<String>,
+}
+
 /// Visit one frontier entry while holding its host.
-async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<(), CrawlError> {
-    let Ok(url) = Url::parse(&item.url) else {
-        return ctx.fail(&item, "invalid_url", "not a URL", None);
+async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlError> {
+    let mut visited = Visited {
+        url: item.url.clone(),
+        host: item.host.clone(),
+        added: Added::default(),
+        retry_at: None,
     };
-    let captured = frontier::captured_in_run(lock_db(&ctx.store)?.conn(), &ctx.run, &item.url)?;
+    let Ok(url) = Url::parse(&item.url) else {
+        ctx.fail(&item, "invalid_url", "not a URL", None).await?;
+        return Ok(visited);
+    };
+    let (run, key) = (ctx.run, item.url.clone());
+    let captured = ctx
+        .db(move |db| Ok(frontier::captured_in_run(db.conn(), &run, &key)?))
+        .await?;
     if let Some(capture) = captured {
-        return ctx.resume_visit(&item, &url, capture);
+        visited.added = ctx.resume_visit(&item, &url, capture).await?;
+        return Ok(visited);
     }
     match ctx.robots_verdict(&claim, &url, &item.source).await? {
         Verdict::Allowed => {}
         Verdict::Blocked => {
             tracing::info!(url = %url, "disallowed by robots.txt");
-            let db = lock_db(&ctx.store)?;
-            return Ok(frontier::finish(
-                db.conn(),
-                &ctx.run,
-                &item.url,
-                State::Blocked,
-                "robots",
-                None,
-            )?);
+            ctx.finish(&item, State::Blocked, "robots", None).await?;
+            return Ok(visited);
         }
         Verdict::Wait(wait) => {
             let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-            return Ok(frontier::defer(lock_db(&ctx.store)?.conn(), &item.url, at)?);
+            let key = item.url.clone();
+            ctx.db(move |db| Ok(frontier::defer(db.conn(), &key, at)?))
+                .await?;
+            visited.retry_at = Some(Instant::now() + wait);
+            return Ok(visited);
         }
         Verdict::Unavailable => {
-            return ctx.fail(
-                &item,
-                "robots_unavailable",
-                "robots.txt could not be read",
-                None,
-            );
+            let detail = "robots.txt could not be read";
+            ctx.fail(&item, "robots_unavailable", detail, None).await?;
+            return Ok(visited);
         }
     }
+    // Read before the turn begins: the request then starts when its turn does.
+    let prior = ctx.prior_capture(&url).await?;
     claim.wait_turn().await;
-    let prior = pipeline::prior_capture(&ctx.store, &url, true)?;
     let fetched = ctx
         .fetcher
         .get(&url, &pipeline::conditional(prior.as_ref()))
@@ -370,35 +472,18 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<(), CrawlError> {
     claim.request_done();
     let fetched = match fetched {
         Ok(f) => f,
-        Err(e) => return ctx.transient(&item, e.kind(), &e.to_string(), None),
+        Err(e) => {
+            visited.retry_at = ctx.transient(&item, e.kind(), &e.to_string(), None).await?;
+            return Ok(visited);
+        }
     };
     if is_retryable(fetched.status) {
-        return ctx.refused(&claim, &item, fetched, prior);
+        visited.retry_at = ctx.refused(&claim, &item, fetched, prior).await?;
+        return Ok(visited);
     }
     ctx.politeness.answered(claim.host());
-    let opts = ctx.options(&item);
-    match pipeline::archive_fetched(&ctx.store, fetched, prior.clone(), &opts) {
-        Ok(Hop::Redirect { target, capture_id }) => {
-            ctx.follow_redirect(&item, &url, &target, capture_id)
-        }
-        Ok(Hop::Final(archived)) => {
-            let outcome = match archived.record_type {
-                "revisit" => "unchanged",
-                _ if prior.is_some() => "changed",
-                _ => "new",
-            };
-            ctx.settle(
-                &item,
-                &archived.final_url,
-                archived.status,
-                outcome,
-                archived.capture_id,
-                archived.text.as_deref(),
-            )
-        }
-        Err(e) if e.is_fatal() => Err(e.into()),
-        Err(e) => ctx.fail(&item, e.kind(), &e.to_string(), None),
-    }
+    visited.added = ctx.archive_answer(&item, &url, fetched, prior).await?;
+    Ok(visited)
 }
 
 fn verdict(robots: &Robots, url: &Url) -> Verdict {
@@ -414,6 +499,39 @@ fn is_retryable(status: u16) -> bool {
 }
 
 impl Ctx {
+    /// Run `f` on the archive's owner and await its answer (sent once its
+    /// batch is committed).
+    async fn store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, CrawlError> + Send + 'static,
+    ) -> Result<T, CrawlError> {
+        self.writer.call(f).await?
+    }
+
+    /// `store`, with the database only.
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Archive) -> Result<T, CrawlError> + Send + 'static,
+    ) -> Result<T, CrawlError> {
+        self.store(move |store| f(&mut *lock_db(store)?)).await
+    }
+
+    /// Run CPU work in the blocking pool, a bounded number at once, so the
+    /// runtime's threads stay free for I/O.
+    async fn cpu<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CrawlError> {
+        let _permit = self
+            .cpu
+            .acquire()
+            .await
+            .map_err(|e| CrawlError::Task(e.to_string()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| CrawlError::Task(e.to_string()))
+    }
+
     fn options(&self, item: &Item) -> Options {
         Options {
             max_redirects: self.crawl.max_redirects,
@@ -430,110 +548,206 @@ impl Ctx {
                 .is_some_and(|hosts| hosts.contains(&frontier::host_of(url)))
     }
 
-    /// Record the end of a visit that archived a final answer.
-    fn settle(
+    async fn prior_capture(&self, url: &Url) -> Result<Option<PriorCapture>, CrawlError> {
+        let key = url.to_string();
+        self.db(move |db| Ok(db.prior_capture(&key).map_err(PipelineError::from)?))
+            .await
+    }
+
+    /// Snapshot an answer, then decode and extract it off the archive's
+    /// owner, then record what was derived, the links and the visit.
+    async fn archive_answer(
+        &self,
+        item: &Item,
+        url: &Url,
+        fetched: Fetched,
+        prior: Option<PriorCapture>,
+    ) -> Result<Added, CrawlError> {
+        let opts = self.options(item);
+        let had_prior = prior.is_some();
+        let (step, fetched) = self
+            .store(move |store| {
+                let step = pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts);
+                Ok((step, fetched))
+            })
+            .await?;
+        let capture = match step {
+            Ok(Step::Redirect { target, capture_id }) => {
+                return self.follow_redirect(item, url, &target, capture_id).await
+            }
+            Ok(Step::Final(Snapped::Revisit { capture_id })) => {
+                let status = fetched.status;
+                return self
+                    .settle(
+                        item,
+                        &fetched.url,
+                        status,
+                        "unchanged",
+                        capture_id,
+                        None,
+                        Vec::new(),
+                    )
+                    .await;
+            }
+            Ok(Step::Final(Snapped::Response { capture_id })) => capture_id,
+            Err(e) if e.is_fatal() => return Err(e.into()),
+            Err(e) => {
+                self.fail(item, e.kind(), &e.to_string(), None).await?;
+                return Ok(Added::default());
+            }
+        };
+        let outcome = if had_prior { "changed" } else { "new" };
+        let kind = item.kind;
+        let (status, page) = (fetched.status, fetched.url.clone());
+        let (analysis, links) = self
+            .cpu(move || {
+                let analysis = pipeline::analyse(&fetched);
+                let links = analysis
+                    .as_ref()
+                    .and_then(|a| a.decoded.as_ref())
+                    .map(|d| discover::links(&fetched.url, &d.text, kind))
+                    .unwrap_or_default();
+                (analysis, links)
+            })
+            .await?;
+        self.settle(item, &page, status, outcome, capture, analysis, links)
+            .await
+    }
+
+    /// Record the end of a visit that archived a final answer: what was
+    /// derived from it, its links, its outcome, in one job of the writer.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
         &self,
         item: &Item,
         page: &Url,
         status: u16,
         outcome: &str,
         capture: i64,
-        text: Option<&str>,
-    ) -> Result<(), CrawlError> {
+        analysis: Option<Analysis>,
+        links: Vec<Link>,
+    ) -> Result<Added, CrawlError> {
         if !(200..300).contains(&status) && status != 304 {
             let kind = format!("http_{status}");
-            return self.fail(
-                item,
-                &kind,
-                &format!("{page}: HTTP {status}"),
-                Some(capture),
-            );
+            let detail = format!("{page}: HTTP {status}");
+            self.fail(item, &kind, &detail, Some(capture)).await?;
+            return Ok(Added::default());
         }
-        if let Some(text) = text {
-            self.enqueue_links(item, page, text)?;
-        }
+        let found = self.wanted(item, links);
         tracing::info!(url = %page, status, outcome, kind = item.kind.as_str(), "archived");
-        let db = lock_db(&self.store)?;
-        Ok(frontier::finish(
-            db.conn(),
-            &self.run,
-            &item.url,
-            State::Done,
-            outcome,
-            Some(capture),
-        )?)
+        let (run, key, source, outcome) = (
+            self.run,
+            item.url.clone(),
+            item.source.clone(),
+            outcome.to_string(),
+        );
+        self.db(move |db| {
+            if let Some(a) = &analysis {
+                pipeline::record_analysis(db, capture, a).map_err(PipelineError::from)?;
+            }
+            let urls: Vec<NewUrl<'_>> = found
+                .iter()
+                .map(|f| NewUrl {
+                    url: &f.url,
+                    source: &source,
+                    kind: f.kind,
+                    depth: f.depth,
+                    anchor: f.anchor.as_deref(),
+                    found_from: Some(&key),
+                })
+                .collect();
+            let added = frontier::add_items(db.conn(), &urls)?;
+            frontier::finish(db.conn(), &run, &key, State::Done, &outcome, Some(capture))?;
+            Ok(added)
+        })
+        .await
     }
 
-    fn enqueue_links(&self, item: &Item, page: &Url, text: &str) -> Result<(), CrawlError> {
-        let links = discover::links(page, text, item.kind);
-        // Links beyond the depth cap are kept too: never visited in this
-        // run, they are what the summary counts as left by the cap.
-        let wanted: Vec<(discover::Link, u32)> = links
+    /// The links of a page that stay within its source's hosts, with their
+    /// depth. Links beyond the depth cap are kept too: never visited in
+    /// this run, they are what the summary counts as left by the cap.
+    fn wanted(&self, item: &Item, links: Vec<Link>) -> Vec<Found> {
+        links
             .into_iter()
             .filter(|l| self.in_scope(&item.source, &l.url))
-            .map(|l| {
-                let depth = if l.pagination {
+            .map(|l| Found {
+                depth: if l.pagination {
                     item.depth
                 } else {
                     item.depth.saturating_add(1)
-                };
-                (l, depth)
-            })
-            .collect();
-        let new: Vec<NewUrl<'_>> = wanted
-            .iter()
-            .map(|(l, depth)| NewUrl {
-                url: &l.url,
-                source: &item.source,
+                },
+                url: l.url,
                 kind: l.kind,
-                depth: *depth,
-                anchor: l.anchor.as_deref(),
-                found_from: Some(&item.url),
+                anchor: l.anchor,
             })
-            .collect();
-        let added = frontier::add(lock_db(&self.store)?.conn(), &new)?;
-        tracing::debug!(url = %page, links = new.len(), added, "links discovered");
-        Ok(())
+            .collect()
     }
 
     /// A redirect is a link: its target joins the frontier in its own right,
     /// so that it is paced, checked against robots.txt and archived once.
-    fn follow_redirect(
+    async fn follow_redirect(
         &self,
         item: &Item,
         url: &Url,
         target: &Url,
         capture: i64,
-    ) -> Result<(), CrawlError> {
+    ) -> Result<Added, CrawlError> {
         if !self.in_scope(&item.source, target) {
             let detail = format!("{url}: redirect to {target} leaves the source's hosts");
-            return self.fail(item, "redirect_out_of_scope", &detail, Some(capture));
+            self.fail(item, "redirect_out_of_scope", &detail, Some(capture))
+                .await?;
+            return Ok(Added::default());
         }
-        let db = lock_db(&self.store)?;
-        frontier::add(
-            db.conn(),
-            &[NewUrl {
-                url: target,
-                source: &item.source,
-                kind: item.kind,
-                depth: item.depth,
-                anchor: item.anchor.as_deref(),
-                found_from: Some(&item.url),
-            }],
-        )?;
-        frontier::finish(
-            db.conn(),
-            &self.run,
-            &item.url,
-            State::Done,
-            "redirect",
-            Some(capture),
-        )?;
-        Ok(())
+        let (run, item, target) = (self.run, item.clone(), target.clone());
+        self.db(move |db| {
+            let added = frontier::add_items(
+                db.conn(),
+                &[NewUrl {
+                    url: &target,
+                    source: &item.source,
+                    kind: item.kind,
+                    depth: item.depth,
+                    anchor: item.anchor.as_deref(),
+                    found_from: Some(&item.url),
+                }],
+            )?;
+            frontier::finish(
+                db.conn(),
+                &run,
+                &item.url,
+                State::Done,
+                "redirect",
+                Some(capture),
+            )?;
+            Ok(added)
+        })
+        .await
+    }
+
+    /// Record the end of a visit that archived nothing new.
+    async fn finish(
+        &self,
+        item: &Item,
+        state: State,
+        outcome: &str,
+        capture: Option<i64>,
+    ) -> Result<(), CrawlError> {
+        let (run, key, outcome) = (self.run, item.url.clone(), outcome.to_string());
+        self.db(move |db| {
+            Ok(frontier::finish(
+                db.conn(),
+                &run,
+                &key,
+                state,
+                &outcome,
+                capture,
+            )?)
+        })
+        .await
     }
 
     /// A failure that retrying will not mend.
-    fn fail(
+    async fn fail(
         &self,
         item: &Item,
         kind: &str,
@@ -541,51 +755,61 @@ impl Ctx {
         capture: Option<i64>,
     ) -> Result<(), CrawlError> {
         tracing::warn!(url = %item.url, kind, detail, "failed");
-        let db = lock_db(&self.store)?;
-        db.insert_failure(&item.url, kind, detail, Some(&item.source))
-            .map_err(PipelineError::from)?;
-        Ok(frontier::finish(
-            db.conn(),
-            &self.run,
-            &item.url,
-            State::Failed,
-            kind,
-            capture,
-        )?)
+        let (run, key, source) = (self.run, item.url.clone(), item.source.clone());
+        let (kind, detail) = (kind.to_string(), detail.to_string());
+        self.db(move |db| {
+            db.insert_failure(&key, &kind, &detail, Some(&source))
+                .map_err(PipelineError::from)?;
+            Ok(frontier::finish(
+                db.conn(),
+                &run,
+                &key,
+                State::Failed,
+                &kind,
+                capture,
+            )?)
+        })
+        .await
     }
 
     /// A timeout, lost connection or 5xx: try again later, a bounded number
-    /// of times, waiting longer each time.
-    fn transient(
+    /// of times, waiting longer each time. Returns when, if it will.
+    async fn transient(
         &self,
         item: &Item,
         kind: &str,
         detail: &str,
         wait: Option<Duration>,
-    ) -> Result<(), CrawlError> {
+    ) -> Result<Option<Instant>, CrawlError> {
         if item.attempts >= self.crawl.max_retries {
-            return self.fail(item, kind, detail, None);
+            self.fail(item, kind, detail, None).await?;
+            return Ok(None);
         }
         let base = self.crawl.per_host_interval.max(MIN_RETRY);
         let wait = wait.unwrap_or_else(|| politeness::backoff(base, item.attempts + 1));
         tracing::info!(url = %item.url, kind, retry_in = ?wait, "will retry");
-        let db = lock_db(&self.store)?;
-        db.insert_failure(&item.url, kind, detail, Some(&item.source))
-            .map_err(PipelineError::from)?;
         let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-        Ok(frontier::retry_later(db.conn(), &item.url, kind, at)?)
+        let (key, source) = (item.url.clone(), item.source.clone());
+        let (kind, detail) = (kind.to_string(), detail.to_string());
+        self.db(move |db| {
+            db.insert_failure(&key, &kind, &detail, Some(&source))
+                .map_err(PipelineError::from)?;
+            Ok(frontier::retry_later(db.conn(), &key, &kind, at)?)
+        })
+        .await?;
+        Ok(Some(Instant::now() + wait))
     }
 
     /// A 429 or 5xx answer: 429 and 503 pause the whole host (for its
     /// `Retry-After` if it gave one); the URL is tried again later. The last
     /// refusal is archived: it is what the server said.
-    fn refused(
+    async fn refused(
         &self,
         claim: &Claim,
         item: &Item,
         fetched: Fetched,
-        prior: Option<crate::archive::PriorCapture>,
-    ) -> Result<(), CrawlError> {
+        prior: Option<PriorCapture>,
+    ) -> Result<Option<Instant>, CrawlError> {
         let status = fetched.status;
         let kind = format!("http_{status}");
         let detail = format!("{}: HTTP {status}", fetched.url);
@@ -600,38 +824,54 @@ impl Ctx {
             None
         };
         if item.attempts < self.crawl.max_retries {
-            return self.transient(item, &kind, &detail, wait);
+            return self.transient(item, &kind, &detail, wait).await;
         }
         let opts = self.options(item);
-        let capture = match pipeline::archive_fetched(&self.store, fetched, prior, &opts)? {
-            Hop::Redirect { capture_id, .. } => capture_id,
-            Hop::Final(a) => a.capture_id,
-        };
-        self.fail(item, &kind, &detail, Some(capture))
+        let capture = self
+            .store(move |store| {
+                Ok(
+                    match pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts)? {
+                        Step::Redirect { capture_id, .. } => capture_id,
+                        Step::Final(snapped) => snapped.capture_id(),
+                    },
+                )
+            })
+            .await?;
+        self.fail(item, &kind, &detail, Some(capture)).await?;
+        Ok(None)
     }
 
     /// This run already archived the URL but was killed before recording it:
     /// take the outcome (and the links) from the archive instead of asking
     /// the server again.
-    fn resume_visit(&self, item: &Item, url: &Url, capture: i64) -> Result<(), CrawlError> {
-        let page = recover::captured_page(&self.store, &self.run, capture)?;
+    async fn resume_visit(
+        &self,
+        item: &Item,
+        url: &Url,
+        capture: i64,
+    ) -> Result<Added, CrawlError> {
+        let run = self.run;
+        let page = self
+            .store(move |store| recover::captured_page(store, &run, capture))
+            .await?;
         tracing::info!(url = %url, capture, "already archived by this run; recorded from the archive");
         if let Some(target) = page.location.as_deref().and_then(|l| url.join(l).ok()) {
-            return self.follow_redirect(item, url, &target, capture);
+            return self.follow_redirect(item, url, &target, capture).await;
         }
         let outcome = match (page.revisit, page.had_prior) {
             (true, _) => "unchanged",
             (false, true) => "changed",
             (false, false) => "new",
         };
-        self.settle(
-            item,
-            url,
-            page.status,
-            outcome,
-            capture,
-            page.text.as_deref(),
-        )
+        let (page_url, kind, text) = (url.clone(), item.kind, page.text);
+        let links = self
+            .cpu(move || {
+                text.map(|t| discover::links(&page_url, &t, kind))
+                    .unwrap_or_default()
+            })
+            .await?;
+        self.settle(item, url, page.status, outcome, capture, None, links)
+            .await
     }
 
     /// Read robots.txt for the origin of `url` if not yet read, and say
@@ -649,7 +889,7 @@ impl Ctx {
             return Ok(Verdict::Allowed);
         };
         let agent = self.politeness.settings().agent.clone();
-        if let Some(robots) = self.robots_from_run(&current, &agent)? {
+        if let Some(robots) = self.robots_from_run(&current, &agent).await? {
             let verdict = verdict(&robots, url);
             self.politeness.set_robots(url, robots);
             return Ok(verdict);
@@ -661,7 +901,11 @@ impl Ctx {
             claim.request_done();
             let fetched = match got {
                 Ok(f) => f,
-                Err(e) => return self.robots_unreachable(claim, url, source, &e.to_string(), None),
+                Err(e) => {
+                    return self
+                        .robots_unreachable(claim, url, source, &e.to_string(), None)
+                        .await
+                }
             };
             let status = fetched.status;
             // One byte more than is parsed: `from_answer` then knows the file was cut.
@@ -669,12 +913,18 @@ impl Ctx {
             let retry_after = fetched
                 .header("retry-after")
                 .and_then(|v| politeness::parse_retry_after(&v, SystemTime::now()));
-            let prior = pipeline::prior_capture(&self.store, &current, true)?;
             let opts = Options {
                 source: Some(source.to_string()),
                 ..self.options_for_robots()
             };
-            match pipeline::archive_fetched(&self.store, fetched, prior, &opts)? {
+            let robots_url = current.clone();
+            let hop = self
+                .store(move |store| {
+                    let prior = pipeline::prior_capture(store, &robots_url, true)?;
+                    Ok(pipeline::archive_fetched(store, fetched, prior, &opts)?)
+                })
+                .await?;
+            match hop {
                 Hop::Redirect { target, .. } if matches!(target.scheme(), "http" | "https") => {
                     current = target;
                     continue;
@@ -686,7 +936,9 @@ impl Ctx {
             let robots = Robots::from_answer(&agent, status, &body);
             if matches!(robots, Robots::Unreachable) {
                 let detail = format!("{current}: HTTP {status}");
-                return self.robots_unreachable(claim, url, source, &detail, retry_after);
+                return self
+                    .robots_unreachable(claim, url, source, &detail, retry_after)
+                    .await;
             }
             self.politeness.answered(claim.host());
             let verdict = verdict(&robots, url);
@@ -703,14 +955,23 @@ impl Ctx {
 
     /// The robots.txt this run already archived (before it was killed), so
     /// that a resumed run does not archive it twice.
-    fn robots_from_run(&self, robots_url: &Url, agent: &str) -> Result<Option<Robots>, CrawlError> {
-        let db = lock_db(&self.store)?;
-        let captured = frontier::captured_in_run(db.conn(), &self.run, robots_url.as_str())?;
-        drop(db);
-        let Some(capture) = captured else {
+    async fn robots_from_run(
+        &self,
+        robots_url: &Url,
+        agent: &str,
+    ) -> Result<Option<Robots>, CrawlError> {
+        let (run, key) = (self.run, robots_url.to_string());
+        let page = self
+            .store(move |store| {
+                let captured = frontier::captured_in_run(lock_db(store)?.conn(), &run, &key)?;
+                captured
+                    .map(|capture| recover::captured_page(store, &run, capture))
+                    .transpose()
+            })
+            .await?;
+        let Some(page) = page else {
             return Ok(None);
         };
-        let page = recover::captured_page(&self.store, &self.run, capture)?;
         Ok(match page.status {
             200..=299 | 304 => page
                 .text
@@ -730,7 +991,7 @@ impl Ctx {
 
     /// robots.txt answered 5xx/429 or not at all: wait (the host is paused)
     /// and try again; after the last retry, fetch nothing from that origin.
-    fn robots_unreachable(
+    async fn robots_unreachable(
         &self,
         claim: &Claim,
         url: &Url,
@@ -742,9 +1003,13 @@ impl Ctx {
         let robots_url = politeness::robots_url(url)
             .map(|u| u.to_string())
             .unwrap_or_default();
-        lock_db(&self.store)?
-            .insert_failure(&robots_url, "robots_unreachable", detail, Some(source))
-            .map_err(PipelineError::from)?;
+        let (source, detail) = (source.to_string(), detail.to_string());
+        self.db(move |db| {
+            db.insert_failure(&robots_url, "robots_unreachable", &detail, Some(&source))
+                .map_err(PipelineError::from)?;
+            Ok(())
+        })
+        .await?;
         if failures > self.crawl.max_retries {
             self.politeness.set_robots(url, Robots::Unreachable);
             return Ok(Verdict::Unavailable);

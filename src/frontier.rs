@@ -224,13 +224,46 @@ pub fn finish_run(conn: &Connection, run: &Run) -> Result<(), FrontierError> {
     Ok(())
 }
 
+/// Run `f` atomically: inside a savepoint, so that it nests in the archive
+/// writer's batch transaction as well as standing alone.
+fn atomically<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, FrontierError>,
+) -> Result<T, FrontierError> {
+    conn.execute_batch("SAVEPOINT frontier")?;
+    match f(conn) {
+        Ok(value) => {
+            conn.execute_batch("RELEASE frontier")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO frontier; RELEASE frontier");
+            Err(e)
+        }
+    }
+}
+
 /// Add URLs not yet known; known ones keep their first source and kind, and
 /// take the smaller depth (a page first seen beyond the depth cap is
 /// visited once a shorter path to it is found). Returns how many were new.
 pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierError> {
-    let tx = conn.unchecked_transaction()?;
-    let mut added = 0;
-    {
+    Ok(add_items(conn, urls)?.new.len())
+}
+
+/// What `add_items` changed.
+#[derive(Debug, Default)]
+pub struct Added {
+    /// The entries that were not known before, as the scheduler queues them.
+    pub new: Vec<Item>,
+    /// Hosts of known entries that came within a shallower depth: the
+    /// scheduler looks at their frontier again.
+    pub deepened_hosts: Vec<String>,
+}
+
+/// `add`, returning the new entries themselves.
+pub fn add_items(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<Added, FrontierError> {
+    atomically(conn, |tx| {
+        let mut added = Added::default();
         let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO frontier (url, host, source, kind, depth, anchor, found_from)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -241,9 +274,10 @@ pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierErro
             tx.prepare_cached("UPDATE frontier SET depth = ?2 WHERE url = ?1 AND depth > ?2")?;
         for u in urls {
             let url = canonical(u.url);
+            let host = host_of(&url);
             let inserted = insert.execute(params![
                 url.as_str(),
-                host_of(&url),
+                host,
                 u.source,
                 u.kind.as_str(),
                 u.depth,
@@ -251,16 +285,107 @@ pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierErro
                 u.found_from
             ])?;
             if inserted == 0 {
-                shallower.execute(params![url.as_str(), u.depth])?;
+                if shallower.execute(params![url.as_str(), u.depth])? > 0 {
+                    added.deepened_hosts.push(host.clone());
+                }
+            } else {
+                added.new.push(Item {
+                    url: url.to_string(),
+                    host,
+                    source: u.source.to_string(),
+                    kind: u.kind,
+                    depth: u.depth,
+                    anchor: u.anchor.map(str::to_string),
+                    attempts: 0,
+                });
             }
-            added += inserted;
             if u.anchor.is_some() {
                 anchor.execute(params![url.as_str(), u.anchor])?;
             }
         }
-    }
-    tx.commit()?;
-    Ok(added)
+        Ok(added)
+    })
+}
+
+/// Per host with entries left in this run (among `sources`, no deeper than
+/// `max_depth`): the earliest `not_before` when every entry waits, `None`
+/// when one is due now. One pass over the frontier, at the start of a run.
+pub fn hosts_left(
+    conn: &Connection,
+    run: &Run,
+    sources: &[&str],
+    max_depth: u32,
+) -> Result<Vec<(String, Option<String>)>, FrontierError> {
+    let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(
+        "SELECT host, MIN(COALESCE(not_before, '')) FROM frontier
+         WHERE (last_run IS NULL OR last_run < ?1)
+           AND source IN (SELECT value FROM json_each(?2))
+           AND depth <= ?3
+         GROUP BY host ORDER BY MIN(rowid)",
+    )?;
+    let rows = stmt.query_map(params![run.id, sources, max_depth], |r| {
+        let host: String = r.get(0)?;
+        let wait: String = r.get(1)?;
+        Ok((host, (!wait.is_empty()).then_some(wait)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` due entries of one host in due order (reports and
+/// attachments before listings, then the least recently visited), through
+/// the `frontier_host` index: the cost does not grow with the frontier.
+/// Also the earliest `not_before` of its entries that wait, if any.
+pub fn due_for_host(
+    conn: &Connection,
+    run: &Run,
+    host: &str,
+    sources: &[&str],
+    max_depth: u32,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<(Vec<Item>, Option<String>), FrontierError> {
+    let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(
+        "SELECT url, host, source, kind, depth, anchor, attempts FROM frontier
+         WHERE host = ?1 AND (last_run IS NULL OR last_run < ?2)
+           AND (not_before IS NULL OR not_before <= ?3)
+           AND source IN (SELECT value FROM json_each(?4))
+           AND depth <= ?5
+         ORDER BY kind = 'listing', last_run IS NOT NULL, last_run, rowid LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            host,
+            run.id,
+            timestamp(now),
+            sources,
+            max_depth,
+            limit as i64
+        ],
+        |r| {
+            Ok(Item {
+                url: r.get(0)?,
+                host: r.get(1)?,
+                source: r.get(2)?,
+                kind: Kind::parse(&r.get::<_, String>(3)?),
+                depth: r.get(4)?,
+                anchor: r.get(5)?,
+                attempts: r.get(6)?,
+            })
+        },
+    )?;
+    let items: Vec<Item> = rows.collect::<Result<_, _>>()?;
+    let mut waiting = conn.prepare_cached(
+        "SELECT MIN(not_before) FROM frontier
+         WHERE host = ?1 AND (last_run IS NULL OR last_run < ?2) AND not_before > ?3
+           AND source IN (SELECT value FROM json_each(?4)) AND depth <= ?5",
+    )?;
+    let earliest: Option<String> = waiting.query_row(
+        params![host, run.id, timestamp(now), sources, max_depth],
+        |r| r.get(0),
+    )?;
+    Ok((items, earliest))
 }
 
 /// At most one due entry per host, no deeper than `max_depth`, among the

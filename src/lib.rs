@@ -16,3 +16,4 @@ pub mod progress;
 pub mod reextract;
 pub mod summary;
 pub mod warc;
+pub mod writer;

@@ -222,6 +222,30 @@ pub fn archive_fetched(
     finish(store, fetched, prior, opts, hops).map(Hop::Final)
 }
 
+/// What `snapshot_hop` stored of one exchange.
+#[derive(Debug)]
+pub enum Step {
+    /// A 3xx with a usable `Location`.
+    Redirect { target: Url, capture_id: i64 },
+    /// The final answer of a chain.
+    Final(Snapped),
+}
+
+/// Snapshot and index one exchange, redirect or final, without decoding it:
+/// the crawl's archive writer runs this, and the crawl decodes elsewhere.
+pub fn snapshot_hop(
+    store: &Store,
+    fetched: &Fetched,
+    prior: Option<&crate::archive::PriorCapture>,
+    opts: &Options,
+) -> Result<Step, PipelineError> {
+    if let Some(target) = redirect_target(fetched)? {
+        let capture_id = snapshot(store, fetched, None, opts)?;
+        return Ok(Step::Redirect { target, capture_id });
+    }
+    snapshot_final(store, fetched, prior, opts).map(Step::Final)
+}
+
 fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
     if !matches!(f.status, 301 | 302 | 303 | 307 | 308) {
         return Ok(None);
@@ -238,6 +262,80 @@ fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
         })
 }
 
+/// What snapshotting the final answer of a chain stored.
+#[derive(Debug)]
+pub enum Snapped {
+    /// The payload was already archived: a `revisit` record was written.
+    Revisit { capture_id: i64 },
+    /// A full `response` record was written.
+    Response { capture_id: i64 },
+}
+
+impl Snapped {
+    pub fn capture_id(&self) -> i64 {
+        match self {
+            Snapped::Revisit { capture_id } | Snapped::Response { capture_id } => *capture_id,
+        }
+    }
+}
+
+/// Snapshot and index one final answer, a revisit when `prior` holds the
+/// same payload (or the server said 304). No decoding: that is `analyse`,
+/// which the crawl runs off the archive's owner.
+pub fn snapshot_final(
+    store: &Store,
+    fetched: &Fetched,
+    prior: Option<&crate::archive::PriorCapture>,
+    opts: &Options,
+) -> Result<Snapped, PipelineError> {
+    let digest = warc::sha1_digest(&fetched.body);
+    let unchanged = prior.filter(|p| {
+        fetched.status == 304
+            || (fetched.truncated.is_none()
+                && (200..300).contains(&fetched.status)
+                && p.payload_digest == digest)
+    });
+    Ok(match unchanged {
+        Some(prior) => Snapped::Revisit {
+            capture_id: snapshot(store, fetched, Some(prior), opts)?,
+        },
+        None => Snapped::Response {
+            capture_id: snapshot(store, fetched, None, opts)?,
+        },
+    })
+}
+
+/// Decode + extract a fetched 2xx body; `None` for other statuses and for
+/// bodies that are not documents. Pure CPU work: no archive, no I/O but the
+/// converters of attachments.
+pub fn analyse(fetched: &Fetched) -> Option<Analysis> {
+    if !(200..300).contains(&fetched.status) {
+        return None;
+    }
+    let content_type = fetched.header("content-type");
+    let entity = fetch::entity(&fetched.headers, &fetched.body, PARSE_LIMIT);
+    analyse_document(fetched.url.as_str(), &entity, content_type.as_deref())
+}
+
+/// Write what `analyse` derived to its capture.
+pub fn record_analysis(
+    db: &mut Archive,
+    capture_id: i64,
+    analysis: &Analysis,
+) -> Result<(), ArchiveError> {
+    if let Some(d) = &analysis.decoded {
+        db.set_encoding(
+            capture_id,
+            d.encoding,
+            d.decision.as_str(),
+            d.had_errors,
+            &d.rejected_labels,
+        )?;
+    }
+    db.replace_reports(capture_id, &analysis.reports)?;
+    Ok(())
+}
+
 fn finish(
     store: &Store,
     fetched: Fetched,
@@ -246,49 +344,30 @@ fn finish(
     hops: Vec<Url>,
 ) -> Result<Archived, PipelineError> {
     let content_type = fetched.header("content-type");
-    let digest = warc::sha1_digest(&fetched.body);
-    let unchanged = prior.as_ref().filter(|p| {
-        fetched.status == 304
-            || (fetched.truncated.is_none()
-                && (200..300).contains(&fetched.status)
-                && p.payload_digest == digest)
-    });
-    if let Some(prior) = unchanged {
-        let capture_id = snapshot(store, &fetched, Some(prior), opts)?;
-        return Ok(Archived {
-            final_url: fetched.url.clone(),
-            status: fetched.status,
-            capture_id,
-            record_type: "revisit",
-            decoded: None,
-            reports: Vec::new(),
-            text: None,
-            content_type,
-            hops,
-            truncated: None,
-        });
-    }
-    let capture_id = snapshot(store, &fetched, None, opts)?;
-    let analysis = if (200..300).contains(&fetched.status) {
-        let mut db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
-        derive(
-            &mut db,
-            capture_id,
-            fetched.url.as_str(),
-            &fetched.headers,
-            &fetched.body,
-            content_type.as_deref(),
-        )?
-    } else {
-        None
+    let capture_id = match snapshot_final(store, &fetched, prior.as_ref(), opts)? {
+        Snapped::Revisit { capture_id } => {
+            return Ok(Archived {
+                final_url: fetched.url.clone(),
+                status: fetched.status,
+                capture_id,
+                record_type: "revisit",
+                decoded: None,
+                reports: Vec::new(),
+                text: None,
+                content_type,
+                hops,
+                truncated: None,
+            })
+        }
+        Snapped::Response { capture_id } => capture_id,
     };
+    let analysis = analyse(&fetched);
+    if let Some(a) = &analysis {
+        let mut db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
+        record_analysis(&mut db, capture_id, a)?;
+    }
     let (decoded, reports) = analysis.map_or((None, Vec::new()), |a| (a.decoded, a.reports));
-    let summary = decoded.as_ref().map(|d| DecodeSummary {
-        encoding: d.encoding,
-        decision: d.decision,
-        had_errors: d.had_errors,
-        rejected: d.rejected_labels.clone(),
-    });
+    let summary = decoded.as_ref().map(DecodeSummary::of);
     let text = decoded.map(|d| d.text);
     Ok(Archived {
         final_url: fetched.url.clone(),
@@ -302,6 +381,17 @@ fn finish(
         hops,
         truncated: fetched.truncated,
     })
+}
+
+impl DecodeSummary {
+    fn of(d: &Decoded) -> Self {
+        DecodeSummary {
+            encoding: d.encoding,
+            decision: d.decision,
+            had_errors: d.had_errors,
+            rejected: d.rejected_labels.clone(),
+        }
+    }
 }
 
 /// Decode + extract a stored body and write what was derived (the encoding
@@ -320,16 +410,7 @@ pub fn derive(
     let Some(analysis) = analyse_document(url, &entity, content_type) else {
         return Ok(None);
     };
-    if let Some(d) = &analysis.decoded {
-        db.set_encoding(
-            capture_id,
-            d.encoding,
-            d.decision.as_str(),
-            d.had_errors,
-            &d.rejected_labels,
-        )?;
-    }
-    db.replace_reports(capture_id, &analysis.reports)?;
+    record_analysis(db, capture_id, &analysis)?;
     Ok(Some(analysis))
 }
 

@@ -1,5 +1,5 @@
-//! Politeness, per host: one request in flight, a minimum gap between two
-//! requests (the configured interval or robots.txt `Crawl-delay`, whichever
+//! Politeness, per host: one request in flight, a minimum gap between the
+//! starts of two requests (the configured interval or robots.txt `Crawl-delay`, whichever
 //! is larger), robots.txt rules (RFC 9309), and pauses of the whole host when
 //! it answers 429 or 503 (`Retry-After`, else exponential backoff with jitter).
 //!
@@ -44,8 +44,10 @@ pub struct Settings {
 #[derive(Debug)]
 struct HostState {
     busy: bool,
-    /// No request before this instant (interval after the last one).
+    /// No request before this instant (interval after the last one began).
     ready_at: Instant,
+    /// When the last request to this host began.
+    last_start: Option<Instant>,
     /// No request before this instant (the host asked us to wait).
     paused_until: Option<Instant>,
     crawl_delay: Option<Duration>,
@@ -58,6 +60,7 @@ impl HostState {
         Self {
             busy: false,
             ready_at: now,
+            last_start: None,
             paused_until: None,
             crawl_delay: None,
             strikes: 0,
@@ -157,17 +160,30 @@ impl Claim {
         &self.host
     }
 
-    /// Wait until this host may be asked again.
+    /// Wait until this host may be asked again; the request that follows
+    /// begins now, and the interval runs from its start (the bound a polite
+    /// crawl can reach), while the claim keeps it the only one in flight.
     pub async fn wait_turn(&self) {
         let free_at = self.politeness.with_host(&self.host, |h| h.free_at());
         tokio::time::sleep_until(free_at.into()).await;
+        let interval = self.politeness.start_gap(&self.host);
+        let now = Instant::now();
+        self.politeness.with_host(&self.host, |h| {
+            h.last_start = Some(now);
+            h.ready_at = now + interval;
+        });
     }
 
-    /// A request to this host just ended: the interval starts now.
+    /// A request to this host ended. The next may begin an interval after
+    /// this one began, by the interval known now (robots.txt may just have
+    /// set a `Crawl-delay`).
     pub fn request_done(&self) {
-        let interval = self.politeness.interval(&self.host);
-        self.politeness
-            .with_host(&self.host, |h| h.ready_at = Instant::now() + interval);
+        let interval = self.politeness.start_gap(&self.host);
+        let now = Instant::now();
+        self.politeness.with_host(&self.host, |h| {
+            let start = h.last_start.unwrap_or(now);
+            h.ready_at = h.ready_at.max(start + interval);
+        });
     }
 }
 
@@ -197,6 +213,18 @@ impl Politeness {
     pub fn interval(&self, host: &str) -> Duration {
         let delay = self.with_host(host, |h| h.crawl_delay);
         delay.map_or(self.settings.interval, |d| d.max(self.settings.interval))
+    }
+
+    /// The gap between the starts of two requests to `host` as this side
+    /// counts it: the interval and a guard of 2% of it, at least 5 ms and at
+    /// most 20 ms. A request reaches the server a little later after its
+    /// start when it sets up a connection or its thread is kept waiting for
+    /// a core; the guard keeps the gap the server sees at the interval when
+    /// that delay is short.
+    fn start_gap(&self, host: &str) -> Duration {
+        let interval = self.interval(host);
+        let guard = (interval / 50).clamp(Duration::from_millis(5), Duration::from_millis(20));
+        interval + guard
     }
 
     /// Take the host if nobody holds it and it may be asked now.

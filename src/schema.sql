@@ -111,6 +111,8 @@ CREATE TABLE frontier (
     last_run      INTEGER REFERENCES runs(id)
 );
 CREATE INDEX frontier_due ON frontier(last_run, host);
+-- The scheduler refills one host's queue at a time (`frontier::due_for_host`).
+CREATE INDEX frontier_host ON frontier(host, last_run);
 CREATE INDEX frontier_source ON frontier(source, kind);
 
 -- Views: the common questions in one SELECT each. `nianbao export` reads

@@ -3,8 +3,10 @@
 //! One gzip member per record, so that any record can be read back from its
 //! offset (what CDXJ indexes point to). Files are opened for appending only and
 //! never rewritten; a writer always starts a fresh file and rolls over at a size
-//! limit. A record is flushed and synced before its location is returned, so a
-//! location stored elsewhere always points at a complete record. A torn record
+//! limit. A record is synced before its location is stored anywhere: after
+//! each record, or (for the archive writer, which commits its index in
+//! batches) once per batch before the commit, so a location stored elsewhere
+//! always points at a complete record. A torn record
 //! left at the end of a file by a killed process is cut off on the next open,
 //! kept beside the file as `*.torn`, and never read as data.
 
@@ -96,6 +98,11 @@ pub struct WarcWriter {
     info: String,
     current: Option<OpenFile>,
     serial: u32,
+    /// Sync after every record, or only when `sync` is called (a writer that
+    /// commits its index in batches syncs once per batch, before the commit).
+    sync_each: bool,
+    /// Records written since the last sync.
+    dirty: bool,
 }
 
 struct OpenFile {
@@ -135,7 +142,30 @@ impl WarcWriter {
             info,
             current: None,
             serial: 0,
+            sync_each: true,
+            dirty: false,
         })
+    }
+
+    /// Leave syncing to `sync`: records are durable only after it returns.
+    pub fn defer_sync(&mut self) {
+        self.sync_each = false;
+    }
+
+    /// Make every record written so far durable.
+    pub fn sync(&mut self) -> Result<(), WarcError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        if let Some(open) = self.current.as_mut() {
+            open.file.sync_data().map_err(|source| WarcError::Io {
+                path: dir.join(&open.name),
+                source,
+            })?;
+        }
+        self.dirty = false;
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -237,6 +267,8 @@ impl WarcWriter {
             .as_ref()
             .is_some_and(|f| f.len > 0 && f.len + member.len() as u64 > max)
         {
+            // A file is closed only once its records are durable.
+            self.sync()?;
             self.current = None;
         }
         if self.current.is_none() {
@@ -251,18 +283,25 @@ impl WarcWriter {
             });
         };
         let offset = open.len;
-        let written = open
-            .file
-            .write_all(&member)
-            .and_then(|()| open.file.sync_data());
+        let sync_each = self.sync_each;
+        let written = open.file.write_all(&member).and_then(|()| {
+            if sync_each {
+                open.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(source) = written {
             // A partial member (full disk) must not stay in front of later ones.
             let _ = open.file.set_len(offset);
+            // The whole records before it may still wait for a batch's sync.
+            let _ = open.file.sync_data();
             let path = dir.join(&open.name);
             self.current = None;
             return Err(WarcError::Io { path, source });
         }
         open.len += member.len() as u64;
+        self.dirty = !sync_each;
         Ok(Location {
             file: open.name.clone(),
             offset,
