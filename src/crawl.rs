@@ -257,15 +257,38 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
         .into_iter()
         .collect();
     let open = open_sources(sources, &pages, cap);
+    // Every host's first entries in one job: the run starts on all hosts at once.
     let hosts = ctx
         .db(move |db| {
             let open: Vec<&str> = open.iter().map(String::as_str).collect();
-            Ok(frontier::hosts_left(db.conn(), &run, &open, max_depth)?)
+            let hosts = frontier::hosts_left(db.conn(), &run, &open, max_depth)?;
+            let now = Utc::now();
+            let mut filled = Vec::with_capacity(hosts.len());
+            for (host, wait) in hosts {
+                let (items, _) = match wait {
+                    Some(_) => (Vec::new(), None),
+                    None => frontier::due_for_host(
+                        db.conn(),
+                        &run,
+                        &host,
+                        &open,
+                        max_depth,
+                        now,
+                        queues::BATCH,
+                    )?,
+                };
+                filled.push((host, wait, items));
+            }
+            Ok(filled)
         })
         .await?;
     let mut queues = Queues::default();
-    for (host, wait) in hosts {
-        queues.add_host(host, wait.as_deref().map(instant_of));
+    for (host, wait, items) in hosts {
+        queues.add_host(host.clone(), wait.as_deref().map(instant_of));
+        if wait.is_none() {
+            let complete = items.len() < queues::BATCH;
+            queues.refilled(&host, items, complete);
+        }
     }
     let mut tasks: JoinSet<Result<Visited, CrawlError>> = JoinSet::new();
     let mut counted: HashSet<String> = HashSet::new();

@@ -48,6 +48,8 @@ struct HostState {
     ready_at: Instant,
     /// When the last request to this host began.
     last_start: Option<Instant>,
+    /// The shortest request to this host so far, start to end.
+    fastest: Option<Duration>,
     /// No request before this instant (the host asked us to wait).
     paused_until: Option<Instant>,
     crawl_delay: Option<Duration>,
@@ -61,6 +63,7 @@ impl HostState {
             busy: false,
             ready_at: now,
             last_start: None,
+            fastest: None,
             paused_until: None,
             crawl_delay: None,
             strikes: 0,
@@ -176,13 +179,20 @@ impl Claim {
 
     /// A request to this host ended. The next may begin an interval after
     /// this one began, by the interval known now (robots.txt may just have
-    /// set a `Crawl-delay`).
+    /// set a `Crawl-delay`), and later by as much as this request took
+    /// longer than the host's fastest: a request held up on this side (no
+    /// core free, a new connection) reached the server late, and the next
+    /// must not reach it sooner than the interval after.
     pub fn request_done(&self) {
-        let interval = self.politeness.start_gap(&self.host);
+        let gap = self.politeness.start_gap(&self.host);
         let now = Instant::now();
         self.politeness.with_host(&self.host, |h| {
             let start = h.last_start.unwrap_or(now);
-            h.ready_at = h.ready_at.max(start + interval);
+            let took = now.saturating_duration_since(start);
+            let fastest = h.fastest.map_or(took, |f| f.min(took));
+            h.fastest = Some(fastest);
+            let held_up = took.saturating_sub(fastest).min(gap);
+            h.ready_at = h.ready_at.max(start + gap + held_up);
         });
     }
 }

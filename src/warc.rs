@@ -365,7 +365,7 @@ fn record_bytes(headers: &[(&str, String)], block: &[u8]) -> Vec<u8> {
 fn gzip_member(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(
         Vec::with_capacity(bytes.len() / 3 + 64),
-        Compression::default(),
+        Compression::fast(),
     );
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(bytes);
