@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::archive::Archive;
 use crate::config::{Config, CrawlConfig, Source};
+use crate::cookies::{self, CookieError};
 use crate::discover;
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::frontier::{self, FrontierError, Item, Kind, NewUrl, Run, State};
@@ -50,6 +51,8 @@ pub enum CrawlError {
     Frontier(#[from] FrontierError),
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Cookies(#[from] CookieError),
     #[error("{0}")]
     Sources(String),
     #[error("a crawl task stopped unexpectedly: {0}")]
@@ -83,6 +86,8 @@ struct Ctx {
     run: Run,
     /// Per source: the hosts its links may lead to.
     scopes: HashMap<String, HashSet<String>>,
+    /// Per source: its start URLs as configured, fragments kept.
+    starts: HashMap<String, Vec<Url>>,
     /// The crawl's total request rate across all hosts; per-host limits live
     /// in `politeness`, since a keyed governor cannot pause a single host.
     rate: Option<governor::DefaultDirectRateLimiter>,
@@ -124,6 +129,10 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         crawl: config.crawl.clone(),
         run,
         scopes: sources.iter().map(|s| (s.name.clone(), scope(s))).collect(),
+        starts: sources
+            .iter()
+            .map(|s| (s.name.clone(), s.start.clone()))
+            .collect(),
         rate: std::num::NonZeroU32::new(config.crawl.max_requests_per_second)
             .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
         store,
@@ -362,16 +371,20 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<(), CrawlError> {
         }
     }
     claim.wait_turn().await;
-    let prior = pipeline::prior_capture(&ctx.store, &url, true)?;
-    let fetched = ctx
-        .fetcher
-        .get(&url, &pipeline::conditional(prior.as_ref()))
-        .await;
+    let prior = pipeline::prior_capture(&ctx.store, &url, item.form.is_none())?;
+    let request = ctx.request(&item, &url, prior.as_ref())?;
+    let fetched = ctx.fetcher.send(&url, &request).await;
     claim.request_done();
     let fetched = match fetched {
         Ok(f) => f,
         Err(e) => return ctx.transient(&item, e.kind(), &e.to_string(), None),
     };
+    cookies::remember(
+        lock_db(&ctx.store)?.conn(),
+        &item.source,
+        &url,
+        &fetched.headers,
+    )?;
     if is_retryable(fetched.status) {
         return ctx.refused(&claim, &item, fetched, prior);
     }
@@ -414,6 +427,21 @@ fn is_retryable(status: u16) -> bool {
 }
 
 impl Ctx {
+    /// The request for an entry: its form (a POST) and the source's cookies.
+    fn request(
+        &self,
+        item: &Item,
+        url: &Url,
+        prior: Option<&crate::archive::PriorCapture>,
+    ) -> Result<crate::fetch::Request, CrawlError> {
+        let cookie = cookies::header_for(lock_db(&self.store)?.conn(), &item.source, url)?;
+        Ok(crate::fetch::Request {
+            conditional: pipeline::conditional(prior),
+            form: item.form.clone(),
+            cookie,
+        })
+    }
+
     fn options(&self, item: &Item) -> Options {
         Options {
             max_redirects: self.crawl.max_redirects,
@@ -440,6 +468,20 @@ impl Ctx {
         capture: i64,
         text: Option<&str>,
     ) -> Result<(), CrawlError> {
+        if discover::ends_list(page, status) {
+            let db = lock_db(&self.store)?;
+            return Ok(frontier::finish(
+                db.conn(),
+                &self.run,
+                &item.url,
+                State::Done,
+                "end_of_list",
+                Some(capture),
+            )?);
+        }
+        if item.form.is_some() && (400..500).contains(&status) {
+            return self.fall_back_to_get(item, page, capture);
+        }
         if !(200..300).contains(&status) && status != 304 {
             let kind = format!("http_{status}");
             return self.fail(
@@ -464,8 +506,52 @@ impl Ctx {
         )?)
     }
 
+    /// A listing API refused the POST: ask it once more by GET, the form's
+    /// fields in the query, as many jcms sites also accept.
+    fn fall_back_to_get(&self, item: &Item, page: &Url, capture: i64) -> Result<(), CrawlError> {
+        let form = item.form.as_deref().unwrap_or_default();
+        let target = discover::as_get(page, form);
+        let db = lock_db(&self.store)?;
+        if self.in_scope(&item.source, &target) {
+            frontier::add(
+                db.conn(),
+                &[NewUrl {
+                    url: &target,
+                    source: &item.source,
+                    kind: item.kind,
+                    depth: item.depth,
+                    anchor: item.anchor.as_deref(),
+                    found_from: Some(&item.url),
+                }],
+            )?;
+        }
+        tracing::info!(url = %page, "POST refused; asking by GET");
+        Ok(frontier::finish(
+            db.conn(),
+            &self.run,
+            &item.url,
+            State::Done,
+            "post_refused",
+            Some(capture),
+        )?)
+    }
+
     fn enqueue_links(&self, item: &Item, page: &Url, text: &str) -> Result<(), CrawlError> {
-        let links = discover::links(page, text, item.kind);
+        let starts = self.starts.get(&item.source).map_or(&[][..], Vec::as_slice);
+        let found = discover::discover(&discover::Page {
+            url: page,
+            text,
+            kind: item.kind,
+            depth: item.depth,
+            anchor: item.anchor.as_deref(),
+            form: item.form.as_deref(),
+            starts,
+        });
+        if let Some(platform) = found.platform {
+            let db = lock_db(&self.store)?;
+            frontier::note_platform(db.conn(), &item.url, platform, found.candidates)?;
+        }
+        let links = found.links;
         // Links beyond the depth cap are kept too: never visited in this
         // run, they are what the summary counts as left by the cap.
         let wanted: Vec<(discover::Link, u32)> = links
@@ -491,7 +577,16 @@ impl Ctx {
                 found_from: Some(&item.url),
             })
             .collect();
-        let added = frontier::add(lock_db(&self.store)?.conn(), &new)?;
+        let db = lock_db(&self.store)?;
+        let added = frontier::add(db.conn(), &new)?;
+        for (link, _) in wanted.iter().filter(|(l, _)| l.form.is_some()) {
+            frontier::set_form(
+                db.conn(),
+                &link.url,
+                link.form.as_deref().unwrap_or_default(),
+            )?;
+        }
+        drop(db);
         tracing::debug!(url = %page, links = new.len(), added, "links discovered");
         Ok(())
     }

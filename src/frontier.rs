@@ -86,6 +86,9 @@ pub struct Item {
     pub anchor: Option<String>,
     /// Attempts already made in this run.
     pub attempts: u32,
+    /// The form body of a POST (a listing API asked as its page's script
+    /// asks); `None` for a GET.
+    pub form: Option<String>,
 }
 
 /// The run being crawled.
@@ -263,6 +266,54 @@ pub fn add(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<usize, FrontierErro
     Ok(added)
 }
 
+/// Columns added after the first schema, added to an older archive on open
+/// (nullable, so every existing row stays valid).
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("method", "TEXT"),
+    ("body", "TEXT"),
+    ("platform", "TEXT"),
+    ("candidates", "INTEGER"),
+];
+
+/// Bring an older archive's `frontier` table up to date; idempotent.
+pub fn migrate(conn: &Connection) -> Result<(), FrontierError> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('frontier')")?;
+    let have: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, ty) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE frontier ADD COLUMN {name} {ty}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Ask for `url` with a POST of `form` instead of a GET. The first
+/// discoverer's request stands.
+pub fn set_form(conn: &Connection, url: &Url, form: &str) -> Result<(), FrontierError> {
+    conn.execute(
+        "UPDATE frontier SET method = 'POST', body = ?2 WHERE url = ?1 AND method IS NULL",
+        params![canonical(url).as_str(), form],
+    )?;
+    Ok(())
+}
+
+/// Record which listing platform a page was read as, and how many report
+/// candidates it gave, for the run summary.
+pub fn note_platform(
+    conn: &Connection,
+    url: &str,
+    platform: &str,
+    candidates: usize,
+) -> Result<(), FrontierError> {
+    conn.execute(
+        "UPDATE frontier SET platform = ?2, candidates = ?3 WHERE url = ?1",
+        params![url, platform, candidates as i64],
+    )?;
+    Ok(())
+}
+
 /// At most one due entry per host, no deeper than `max_depth`, among the
 /// given sources. Reports and attachments come before listings, so that the
 /// reports a listing page named are archived before the next listing page
@@ -278,7 +329,8 @@ pub fn due(
 ) -> Result<Vec<Item>, FrontierError> {
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(
-        "SELECT url, host, source, kind, depth, anchor, attempts FROM (
+        "SELECT url, host, source, kind, depth, anchor, attempts,
+                CASE method WHEN 'POST' THEN body END FROM (
            SELECT *, ROW_NUMBER() OVER (PARTITION BY host
                ORDER BY kind = 'listing', last_run IS NOT NULL, last_run, rowid) AS rank
            FROM frontier
@@ -297,6 +349,7 @@ pub fn due(
             depth: r.get(4)?,
             anchor: r.get(5)?,
             attempts: r.get(6)?,
+            form: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
