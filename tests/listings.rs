@@ -675,17 +675,17 @@ async fn year_tree_and_unit_named_links() {
     assert_only(&server, &allowed);
     assert_polite(&server);
     let db = db(tmp.path());
-    let titled: i64 = db
+    let read_as: Option<String> = db
         .query_row(
-            "SELECT COUNT(DISTINCT c.url) FROM reports r JOIN captures c ON c.id = r.capture_id",
-            [],
+            "SELECT platform FROM frontier WHERE url = ?1",
+            [server.url("/zfxxgknb/2023/202401/t20240122_15.html")],
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(
-        titled as usize,
-        reports.len(),
-        "each fetched candidate is a report by its page"
+        read_as.as_deref(),
+        Some("report-column"),
+        "a candidate that is a column page is read as a listing"
     );
     println!(
         "year tree: {} listed, {} archived",
