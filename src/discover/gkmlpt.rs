@@ -172,7 +172,7 @@ pub(super) fn api_answer(page: &Page<'_>) -> Option<(Vec<Link>, &'static str)> {
             let title = a
                 .get("title")
                 .and_then(Value::as_str)
-                .map(|t| super::squash(t))
+                .map(super::squash)
                 .filter(|t| !t.is_empty());
             Some(Link::new(url, Kind::Report, title, false))
         })

@@ -59,9 +59,7 @@ pub(super) fn lists(page: &Page<'_>, doc: &Html, in_column: bool) -> Vec<Link> {
 /// `= [{`, `: [{`, `([{`: an array of objects being assigned or passed,
 /// not an index expression.
 fn is_literal_start(before: &str, tail: &str) -> bool {
-    let assigned = before
-        .trim_end()
-        .ends_with(|c| matches!(c, '=' | ':' | '(' | ','));
+    let assigned = before.trim_end().ends_with(['=', ':', '(', ',']);
     let objects = tail.get(1..).unwrap_or("").trim_start().starts_with('{');
     assigned && objects
 }
