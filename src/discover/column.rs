@@ -70,7 +70,7 @@ pub(super) fn structure(page: &Page<'_>, doc: &Html) -> Vec<Link> {
         let anchor = (!a.text.is_empty()).then(|| a.text.clone());
         let kind = if is_year(&a.text) || has_year_folder(&a.url, &here) {
             Some(Kind::Listing)
-        } else if looks_like_article(&a.url) {
+        } else if looks_like_article(&a.url) && names_unit(&a.text) {
             Some(Kind::Report)
         } else if looks_like_listing(&a.url)
             && a.url.path().starts_with(&here)
@@ -85,6 +85,46 @@ pub(super) fn structure(page: &Page<'_>, doc: &Html) -> Vec<Link> {
         }
     }
     out
+}
+
+/// Endings of the names of reporting units (镇, 街道, 区教育委员会, 县财政局 …).
+const UNIT_ENDINGS: &[&str] = &[
+    "镇",
+    "乡",
+    "街道",
+    "办事处",
+    "局",
+    "委员会",
+    "委",
+    "办",
+    "办公室",
+    "政府",
+    "中心",
+    "院",
+    "厅",
+    "署",
+    "会",
+    "部",
+    "处",
+    "所",
+    "站",
+    "队",
+    "馆",
+    "管委会",
+    "公司",
+    "集团",
+    "学校",
+    "园区",
+];
+/// Longest unit name read as one.
+const MAX_UNIT_CHARS: usize = 24;
+
+/// Link text that is the name of a reporting unit alone (or is too short
+/// to say anything): "高岭镇", "区发展和改革委员会". A news headline is not.
+fn names_unit(text: &str) -> bool {
+    let text = text.trim();
+    let chars = text.chars().filter(|c| !c.is_ascii_punctuation()).count();
+    chars < 4 || (chars <= MAX_UNIT_CHARS && UNIT_ENDINGS.iter().any(|e| text.ends_with(e)))
 }
 
 fn is_year(text: &str) -> bool {
@@ -171,6 +211,15 @@ fn breadcrumb(doc: &Html) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_names() {
+        assert!(names_unit("高岭镇"));
+        assert!(names_unit("区发展和改革委员会"));
+        assert!(names_unit("县教育局"));
+        assert!(!names_unit("甲区召开年度工作会议"));
+        assert!(!names_unit("县长调研春耕"));
+    }
 
     #[test]
     fn year_shapes() {
