@@ -39,6 +39,8 @@ pub enum ArchiveError {
     },
     #[error("archive database {path} has schema version {found}, this nianbao reads version {SCHEMA_VERSION}: upgrade nianbao")]
     NewerSchema { path: PathBuf, found: i64 },
+    #[error("cannot bring the archive database up to date: {0}")]
+    Migrate(String),
 }
 
 /// A capture to index: where its record is and what it was.
@@ -121,6 +123,8 @@ impl Archive {
             conn.execute_batch(&format!("BEGIN; {SCHEMA} COMMIT;"))
                 .map_err(sql)?;
         }
+        crate::frontier::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
+        crate::cookies::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         migrate(&conn).map_err(sql)?;
         Ok(Self {
             dir: dir.to_path_buf(),

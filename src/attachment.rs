@@ -75,7 +75,8 @@ pub fn kind_of(url: &str, content_type: Option<&str>, bytes: &[u8]) -> Option<Ki
     if mime.contains("html") || mime.contains("xml") {
         return Some(Kind::Html);
     }
-    if mime.starts_with("text/") {
+    // JSON: the answers of listing APIs, read for their links.
+    if mime.starts_with("text/") || mime.contains("json") || mime.contains("javascript") {
         return Some(Kind::Text);
     }
     if mime.is_empty() || mime == "application/octet-stream" {

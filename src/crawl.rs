@@ -31,6 +31,7 @@ use url::Url;
 
 use crate::archive::{Archive, PriorCapture};
 use crate::config::{Config, CrawlConfig, Source};
+use crate::cookies::{self, CookieError};
 use crate::discover::{self, Link};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::frontier::{self, Added, FrontierError, Item, Kind, NewUrl, Run, State};
@@ -60,6 +61,8 @@ pub enum CrawlError {
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Writer(#[from] WriterError),
+    #[error(transparent)]
+    Cookies(#[from] CookieError),
     #[error("{0}")]
     Sources(String),
     #[error("a crawl task stopped unexpectedly: {0}")]
@@ -93,6 +96,8 @@ struct Ctx {
     run: Run,
     /// Per source: the hosts its links may lead to.
     scopes: HashMap<String, HashSet<String>>,
+    /// Per source: its start URLs as configured, fragments kept.
+    starts: HashMap<String, Vec<Url>>,
     /// The crawl's total request rate across all hosts (off by default);
     /// per-host limits live in `politeness`, since a keyed governor cannot
     /// pause a single host.
@@ -148,6 +153,10 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         crawl: config.crawl.clone(),
         run,
         scopes: sources.iter().map(|s| (s.name.clone(), scope(s))).collect(),
+        starts: sources
+            .iter()
+            .map(|s| (s.name.clone(), s.start.clone()))
+            .collect(),
         rate: std::num::NonZeroU32::new(config.crawl.max_requests_per_second)
             .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
         cpu: tokio::sync::Semaphore::new(cores),
@@ -437,11 +446,12 @@ enum Verdict {
 }
 
 /// A link found on a page, owned, on its way to the frontier.
-struct Found {
+struct Wanted {
     url: Url,
     kind: Kind,
     depth: u32,
     anchor: Option<String>,
+    form: Option<String>,
 }
 
 /// Visit one frontier entry while holding its host.
@@ -486,12 +496,14 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
         }
     }
     // Read before the turn begins: the request then starts when its turn does.
-    let prior = ctx.prior_capture(&url).await?;
+    let prior = match item.form {
+        None => ctx.prior_capture(&url).await?,
+        // A POST is asked in full: its answer depends on the form.
+        Some(_) => None,
+    };
+    let request = ctx.request(&item, &url, prior.as_ref()).await?;
     claim.wait_turn().await;
-    let fetched = ctx
-        .fetcher
-        .get(&url, &pipeline::conditional(prior.as_ref()))
-        .await;
+    let fetched = ctx.fetcher.send(&url, &request).await;
     claim.request_done();
     let fetched = match fetched {
         Ok(f) => f,
@@ -500,6 +512,9 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
             return Ok(visited);
         }
     };
+    let (source, page, headers) = (item.source.clone(), url.clone(), fetched.headers.clone());
+    ctx.db(move |db| Ok(cookies::remember(db.conn(), &source, &page, &headers)?))
+        .await?;
     if is_retryable(fetched.status) {
         visited.retry_at = ctx.refused(&claim, &item, fetched, prior).await?;
         return Ok(visited);
@@ -507,6 +522,19 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
     ctx.politeness.answered(claim.host());
     visited.added = ctx.archive_answer(&item, &url, fetched, prior).await?;
     Ok(visited)
+}
+
+/// Every link of a page, whatever platform keeps its list (CPU work).
+fn discover_on(item: &Item, page: &Url, text: &str, starts: &[Url]) -> discover::Found {
+    discover::discover(&discover::Page {
+        url: page,
+        text,
+        kind: item.kind,
+        depth: item.depth,
+        anchor: item.anchor.as_deref(),
+        form: item.form.as_deref(),
+        starts,
+    })
 }
 
 fn verdict(robots: &Robots, url: &Url) -> Verdict {
@@ -553,6 +581,24 @@ impl Ctx {
         tokio::task::spawn_blocking(f)
             .await
             .map_err(|e| CrawlError::Task(e.to_string()))
+    }
+
+    /// The request for an entry: its form (a POST) and the source's cookies.
+    async fn request(
+        &self,
+        item: &Item,
+        url: &Url,
+        prior: Option<&PriorCapture>,
+    ) -> Result<crate::fetch::Request, CrawlError> {
+        let (source, key) = (item.source.clone(), url.clone());
+        let cookie = self
+            .db(move |db| Ok(cookies::header_for(db.conn(), &source, &key)?))
+            .await?;
+        Ok(crate::fetch::Request {
+            conditional: pipeline::conditional(prior),
+            form: item.form.clone(),
+            cookie,
+        })
     }
 
     fn options(&self, item: &Item) -> Options {
@@ -608,7 +654,7 @@ impl Ctx {
                         "unchanged",
                         capture_id,
                         None,
-                        Vec::new(),
+                        None,
                     )
                     .await;
             }
@@ -620,20 +666,19 @@ impl Ctx {
             }
         };
         let outcome = if had_prior { "changed" } else { "new" };
-        let kind = item.kind;
         let (status, page) = (fetched.status, fetched.url.clone());
-        let (analysis, links) = self
+        let (looked, starts) = (item.clone(), self.starts_of(&item.source));
+        let (analysis, found) = self
             .cpu(move || {
                 let analysis = pipeline::analyse(&fetched);
-                let links = analysis
+                let found = analysis
                     .as_ref()
                     .and_then(|a| a.decoded.as_ref())
-                    .map(|d| discover::links(&fetched.url, &d.text, kind))
-                    .unwrap_or_default();
-                (analysis, links)
+                    .map(|d| discover_on(&looked, &fetched.url, &d.text, &starts));
+                (analysis, found)
             })
             .await?;
-        self.settle(item, &page, status, outcome, capture, analysis, links)
+        self.settle(item, &page, status, outcome, capture, analysis, found)
             .await
     }
 
@@ -648,15 +693,26 @@ impl Ctx {
         outcome: &str,
         capture: i64,
         analysis: Option<Analysis>,
-        links: Vec<Link>,
+        found: Option<discover::Found>,
     ) -> Result<Added, CrawlError> {
+        if discover::ends_list(page, status) {
+            self.finish(item, State::Done, "end_of_list", Some(capture))
+                .await?;
+            return Ok(Added::default());
+        }
+        if item.form.is_some() && (400..500).contains(&status) {
+            return self.fall_back_to_get(item, page, capture).await;
+        }
         if !(200..300).contains(&status) && status != 304 {
             let kind = format!("http_{status}");
             let detail = format!("{page}: HTTP {status}");
             self.fail(item, &kind, &detail, Some(capture)).await?;
             return Ok(Added::default());
         }
-        let found = self.wanted(item, links);
+        let platform = found
+            .as_ref()
+            .and_then(|f| f.platform.map(|p| (p, f.candidates)));
+        let found = self.wanted(item, found.map(|f| f.links).unwrap_or_default());
         tracing::info!(url = %page, status, outcome, kind = item.kind.as_str(), "archived");
         let (run, key, source, outcome) = (
             self.run,
@@ -679,7 +735,22 @@ impl Ctx {
                     found_from: Some(&key),
                 })
                 .collect();
-            let added = frontier::add_items(db.conn(), &urls)?;
+            let mut added = frontier::add_items(db.conn(), &urls)?;
+            for f in found.iter() {
+                if let Some(form) = &f.form {
+                    frontier::set_form(db.conn(), &f.url, form)?;
+                }
+            }
+            // New entries asked by POST carry their form into the queue.
+            for new in &mut added.new {
+                new.form = found
+                    .iter()
+                    .find(|f| f.form.is_some() && frontier::canonical(&f.url).as_str() == new.url)
+                    .and_then(|f| f.form.clone());
+            }
+            if let Some((platform, candidates)) = platform {
+                frontier::note_platform(db.conn(), &key, platform, candidates)?;
+            }
             frontier::finish(db.conn(), &run, &key, State::Done, &outcome, Some(capture))?;
             Ok(added)
         })
@@ -689,11 +760,11 @@ impl Ctx {
     /// The links of a page that stay within its source's hosts, with their
     /// depth. Links beyond the depth cap are kept too: never visited in
     /// this run, they are what the summary counts as left by the cap.
-    fn wanted(&self, item: &Item, links: Vec<Link>) -> Vec<Found> {
+    fn wanted(&self, item: &Item, links: Vec<Link>) -> Vec<Wanted> {
         links
             .into_iter()
             .filter(|l| self.in_scope(&item.source, &l.url))
-            .map(|l| Found {
+            .map(|l| Wanted {
                 depth: if l.pagination {
                     item.depth
                 } else {
@@ -702,8 +773,55 @@ impl Ctx {
                 url: l.url,
                 kind: l.kind,
                 anchor: l.anchor,
+                form: l.form,
             })
             .collect()
+    }
+
+    fn starts_of(&self, source: &str) -> Vec<Url> {
+        self.starts.get(source).cloned().unwrap_or_default()
+    }
+
+    /// A listing API refused the POST: ask it once more by GET, the form's
+    /// fields in the query, as many jcms sites also accept.
+    async fn fall_back_to_get(
+        &self,
+        item: &Item,
+        page: &Url,
+        capture: i64,
+    ) -> Result<Added, CrawlError> {
+        let form = item.form.as_deref().unwrap_or_default();
+        let target = discover::as_get(page, form);
+        let in_scope = self.in_scope(&item.source, &target);
+        tracing::info!(url = %page, "POST refused; asking by GET");
+        let (run, item) = (self.run, item.clone());
+        self.db(move |db| {
+            let added = if in_scope {
+                frontier::add_items(
+                    db.conn(),
+                    &[NewUrl {
+                        url: &target,
+                        source: &item.source,
+                        kind: item.kind,
+                        depth: item.depth,
+                        anchor: item.anchor.as_deref(),
+                        found_from: Some(&item.url),
+                    }],
+                )?
+            } else {
+                Added::default()
+            };
+            frontier::finish(
+                db.conn(),
+                &run,
+                &item.url,
+                State::Done,
+                "post_refused",
+                Some(capture),
+            )?;
+            Ok(added)
+        })
+        .await
     }
 
     /// A redirect is a link: its target joins the frontier in its own right,
@@ -886,14 +1004,12 @@ impl Ctx {
             (false, true) => "changed",
             (false, false) => "new",
         };
-        let (page_url, kind, text) = (url.clone(), item.kind, page.text);
-        let links = self
-            .cpu(move || {
-                text.map(|t| discover::links(&page_url, &t, kind))
-                    .unwrap_or_default()
-            })
+        let (page_url, looked, text) = (url.clone(), item.clone(), page.text);
+        let starts = self.starts_of(&item.source);
+        let found = self
+            .cpu(move || text.map(|t| discover_on(&looked, &page_url, &t, &starts)))
             .await?;
-        self.settle(item, url, page.status, outcome, capture, None, links)
+        self.settle(item, url, page.status, outcome, capture, None, found)
             .await
     }
 

@@ -3,13 +3,128 @@
 //!
 //! Pure: HTML text and its URL in, classified links out. Scope, depth and
 //! page caps are the crawl's business, not this module's.
+//!
+//! Platforms that keep their items elsewhere than in `<a href>` each have a
+//! module: Hanweb's datastore and `dataproxy.jsp` API, Guangdong's `gkmlpt`
+//! app shell and its JSON API, lists in script literals, redirect shells and
+//! the structure of a known 年报 column. [`discover`] runs them all.
+
+mod column;
+mod gkmlpt;
+mod hanweb;
+mod script;
+mod shell;
 
 use std::collections::HashSet;
 
-use scraper::{Html, Selector};
+use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use crate::frontier::Kind;
+
+/// What the crawl knows of a fetched page besides its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    pub url: &'a Url,
+    pub text: &'a str,
+    /// What the link that led here said the page is.
+    pub kind: Kind,
+    /// 0 for a configured start page.
+    pub depth: u32,
+    /// The text of the link that led here.
+    pub anchor: Option<&'a str>,
+    /// The form body the page was asked for with (a listing API).
+    pub form: Option<&'a str>,
+    /// The configured start URLs of the page's source, fragments kept:
+    /// a `gkmlpt` column id often lives only there.
+    pub starts: &'a [Url],
+}
+
+/// The links of a page, and how its listing was read.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub links: Vec<Link>,
+    /// The listing platform recognised, for the run summary.
+    pub platform: Option<&'static str>,
+    /// Report candidates the page gave.
+    pub candidates: usize,
+}
+
+/// Every link a page leads to, whatever platform keeps its list.
+pub fn discover(page: &Page<'_>) -> Found {
+    if let Some(found) = gkmlpt::api_answer(page).or_else(|| hanweb::api_answer(page)) {
+        return finish(page, found.0, Some(found.1));
+    }
+    let doc = Html::parse_document(page.text);
+    let kind = if page.kind == Kind::Report && column::reads_as_listing(page.url, &doc) {
+        Kind::Listing
+    } else {
+        page.kind
+    };
+    let mut out = links(page.url, page.text, kind);
+    let mut platform = if out.iter().any(|l| l.pagination && l.anchor.is_none()) {
+        Some("trs")
+    } else {
+        None
+    };
+    if kind == Kind::Listing {
+        let in_column = column::is_report_column(page, &doc);
+        let classes: [(&'static str, Vec<Link>); 5] = [
+            ("gkmlpt", gkmlpt::shell(page, &doc)),
+            ("hanweb", hanweb::column(page, in_column)),
+            ("script-list", script::lists(page, &doc, in_column)),
+            ("redirect-shell", shell::targets(page, &doc)),
+            (
+                "report-column",
+                if in_column {
+                    column::structure(page, &doc)
+                } else {
+                    Vec::new()
+                },
+            ),
+        ];
+        for (name, found) in classes {
+            if !found.is_empty() {
+                platform = platform.or(Some(name));
+                out.extend(found);
+            }
+        }
+    }
+    finish(page, out, platform)
+}
+
+/// Drop repeated URLs (the first finding wins) and count the candidates.
+fn finish(page: &Page<'_>, links: Vec<Link>, platform: Option<&'static str>) -> Found {
+    let mut seen = HashSet::new();
+    seen.insert(strip_fragment(page.url));
+    let links: Vec<Link> = links
+        .into_iter()
+        .filter(|l| seen.insert(l.url.clone()))
+        .collect();
+    let candidates = links.iter().filter(|l| l.kind == Kind::Report).count();
+    Found {
+        platform: platform.or(Some("html").filter(|_| page.kind == Kind::Listing)),
+        candidates,
+        links,
+    }
+}
+
+/// The GET a form-posting API also answers: the form's fields in the query.
+pub fn as_get(url: &Url, form: &str) -> Url {
+    let mut url = url.clone();
+    let query = match url.query() {
+        Some(q) if !q.is_empty() => format!("{q}&{form}"),
+        _ => form.to_string(),
+    };
+    url.set_query(Some(&query));
+    url
+}
+
+/// True when an answer of `status` to a listing page means only that the
+/// list has no more pages (a `gkmlpt` API's later page answering 404).
+pub fn ends_list(url: &Url, status: u16) -> bool {
+    status == 404 && gkmlpt::is_later_api_page(url)
+}
 
 /// Anchor text naming an annual report (or a column of them).
 const REPORT_WORDS: &[&str] = &["年度报告", "年报", "年度工作报告"];
@@ -43,6 +158,21 @@ pub struct Link {
     pub anchor: Option<String>,
     /// A further page of the same listing (or report): same depth.
     pub pagination: bool,
+    /// Ask with a POST of this form body (a listing API), not a GET.
+    pub form: Option<String>,
+}
+
+impl Link {
+    /// A link found by a platform reader.
+    fn new(url: Url, kind: Kind, anchor: Option<String>, pagination: bool) -> Self {
+        Link {
+            url: strip_fragment(&url),
+            kind,
+            anchor,
+            pagination,
+            form: None,
+        }
+    }
 }
 
 /// The links on `html`, served at `page`, that the crawl may follow.
@@ -61,12 +191,7 @@ pub fn links(page: &Url, html: &str, page_kind: Kind) -> Vec<Link> {
     }
     for url in script_pages(&doc, page) {
         if seen.insert(url.clone()) {
-            out.push(Link {
-                url,
-                kind: page_kind,
-                anchor: None,
-                pagination: true,
-            });
+            out.push(Link::new(url, page_kind, None, true));
         }
     }
     out
@@ -92,7 +217,14 @@ fn anchors(doc: &Html, base: &Url) -> Vec<Anchor> {
         return Vec::new();
     };
     doc.select(&sel)
-        .filter_map(|a| {
+        .filter_map(|a| anchor_of(a, base))
+        .collect()
+}
+
+/// An `<a href>` element as a followable link with its best text.
+fn anchor_of(a: ElementRef<'_>, base: &Url) -> Option<Anchor> {
+    {
+        {
             let href = a.value().attr("href")?.trim();
             let lower = href.to_ascii_lowercase();
             if href.is_empty()
@@ -118,20 +250,13 @@ fn anchors(doc: &Html, base: &Url) -> Vec<Anchor> {
                 url: strip_fragment(&url),
                 text,
             })
-        })
-        .collect()
+        }
+    }
 }
 
 fn classify(page: &Url, page_kind: Kind, a: Anchor) -> Option<Link> {
     let anchor = (!a.text.is_empty()).then(|| a.text.clone());
-    let link = |kind, pagination| {
-        Some(Link {
-            url: a.url.clone(),
-            kind,
-            anchor: anchor.clone(),
-            pagination,
-        })
-    };
+    let link = |kind, pagination| Some(Link::new(a.url.clone(), kind, anchor.clone(), pagination));
     let named = names_report(&a.text);
     if attachment_ext(&a.url).is_some() {
         return if page_kind == Kind::Report || named {

@@ -78,6 +78,17 @@ pub struct Conditional {
     pub last_modified: Option<String>,
 }
 
+/// What to send besides the URL: a form body (then the request is a POST,
+/// as a page's script would send it) and the source's cookies.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub conditional: Conditional,
+    /// An `application/x-www-form-urlencoded` body; `None` for a GET.
+    pub form: Option<String>,
+    /// The `Cookie` header value, when the source holds cookies for the host.
+    pub cookie: Option<String>,
+}
+
 /// One exchange, as received.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -96,6 +107,14 @@ pub struct Fetched {
 }
 
 impl Fetched {
+    /// First value of a header, as sent.
+    pub fn raw_header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// First value of a header, as text.
     pub fn header(&self, name: &str) -> Option<String> {
         header_value(&self.headers, name)
@@ -114,6 +133,20 @@ pub fn header_value(headers: &[(String, Vec<u8>)], name: &str) -> Option<String>
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
+/// A header's raw bytes as a URL reference: bytes outside printable ASCII
+/// (GBK from IIS, say) percent-encoded exactly as sent, never replaced.
+pub fn raw_reference(value: &[u8]) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value {
+        if b.is_ascii_graphic() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Undo `Content-Encoding` (gzip, deflate) of a body, reading at most `limit` bytes.
@@ -192,6 +225,16 @@ impl Fetcher {
 
     /// GET one URL, without following redirects.
     pub async fn get(&self, url: &Url, cond: &Conditional) -> Result<Fetched, FetchError> {
+        let req = Request {
+            conditional: cond.clone(),
+            ..Request::default()
+        };
+        self.send(url, &req).await
+    }
+
+    /// Send one request (GET, or POST when it carries a form), without
+    /// following redirects.
+    pub async fn send(&self, url: &Url, req: &Request) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme {
                 url: url.to_string(),
@@ -201,12 +244,12 @@ impl Fetcher {
         let use_native = self.uses_native_tls(&host);
         if use_native || url.scheme() == "http" {
             return self
-                .get_with(&self.native_or_plain(use_native), url, cond)
+                .get_with(&self.native_or_plain(use_native), url, req)
                 .await;
         }
-        match self.get_with(&self.rustls, url, cond).await {
+        match self.get_with(&self.rustls, url, req).await {
             Err(FetchError::Connect { .. }) => {
-                let retried = self.get_with(&self.native, url, cond).await;
+                let retried = self.get_with(&self.native, url, req).await;
                 if retried.is_ok() {
                     tracing::info!(%host, "falling back to native TLS for this host");
                     if let Ok(mut hosts) = self.native_hosts.lock() {
@@ -231,12 +274,16 @@ impl Fetcher {
         &self,
         client: &reqwest::Client,
         url: &Url,
-        cond: &Conditional,
+        req: &Request,
     ) -> Result<Fetched, FetchError> {
-        let headers = request_headers(&self.config.user_agent, cond);
-        let request_head = request_head(url, &headers);
+        let headers = request_headers(&self.config.user_agent, req);
+        let request_head = request_head(url, &headers, req.form.as_deref());
         let date = Utc::now();
-        let send = client.get(url.clone()).headers(headers).send();
+        let builder = match &req.form {
+            Some(form) => client.post(url.clone()).body(form.clone()),
+            None => client.get(url.clone()),
+        };
+        let send = builder.headers(headers).send();
         let response = tokio::time::timeout(self.config.total_timeout, send)
             .await
             .map_err(|_| FetchError::Timeout {
@@ -327,7 +374,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn request_headers(user_agent: &str, cond: &Conditional) -> HeaderMap {
+fn request_headers(user_agent: &str, req: &Request) -> HeaderMap {
+    let cond = &req.conditional;
     let mut headers = HeaderMap::new();
     let mut put = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -343,11 +391,22 @@ fn request_headers(user_agent: &str, cond: &Conditional) -> HeaderMap {
     if let Some(lm) = &cond.last_modified {
         put("if-modified-since", lm);
     }
+    if let Some(cookie) = &req.cookie {
+        put("cookie", cookie);
+    }
+    if req.form.is_some() {
+        put(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        );
+        put("x-requested-with", "XMLHttpRequest");
+    }
     headers
 }
 
-/// The request as it goes on the wire, for the WARC `request` record.
-fn request_head(url: &Url, headers: &HeaderMap) -> Vec<u8> {
+/// The request as it goes on the wire, for the WARC `request` record (a
+/// POST's form body included).
+fn request_head(url: &Url, headers: &HeaderMap, form: Option<&str>) -> Vec<u8> {
     let mut target = url.path().to_string();
     if let Some(q) = url.query() {
         target.push('?');
@@ -358,14 +417,20 @@ fn request_head(url: &Url, headers: &HeaderMap) -> Vec<u8> {
         (Some(h), None) => h.to_string(),
         _ => String::new(),
     };
-    let mut out = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n").into_bytes();
+    let method = if form.is_some() { "POST" } else { "GET" };
+    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n").into_bytes();
     for (name, value) in headers {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"\r\n");
+    if let Some(form) = form {
+        out.extend_from_slice(format!("content-length: {}\r\n\r\n", form.len()).as_bytes());
+        out.extend_from_slice(form.as_bytes());
+    } else {
+        out.extend_from_slice(b"\r\n");
+    }
     out
 }
 

@@ -86,6 +86,9 @@ pub struct Item {
     pub anchor: Option<String>,
     /// Attempts already made in this run.
     pub attempts: u32,
+    /// The form body of a POST (a listing API asked as its page's script
+    /// asks); `None` for a GET.
+    pub form: Option<String>,
 }
 
 /// The run being crawled.
@@ -297,6 +300,7 @@ pub fn add_items(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<Added, Fronti
                     depth: u.depth,
                     anchor: u.anchor.map(str::to_string),
                     attempts: 0,
+                    form: None,
                 });
             }
             if u.anchor.is_some() {
@@ -347,7 +351,8 @@ pub fn due_for_host(
 ) -> Result<(Vec<Item>, Option<String>), FrontierError> {
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(
-        "SELECT url, host, source, kind, depth, anchor, attempts FROM frontier
+        "SELECT url, host, source, kind, depth, anchor, attempts,
+                CASE method WHEN 'POST' THEN body END FROM frontier
          WHERE host = ?1 AND (last_run IS NULL OR last_run < ?2)
            AND (not_before IS NULL OR not_before <= ?3)
            AND source IN (SELECT value FROM json_each(?4))
@@ -372,6 +377,7 @@ pub fn due_for_host(
                 depth: r.get(4)?,
                 anchor: r.get(5)?,
                 attempts: r.get(6)?,
+                form: r.get(7)?,
             })
         },
     )?;
@@ -386,6 +392,54 @@ pub fn due_for_host(
         |r| r.get(0),
     )?;
     Ok((items, earliest))
+}
+
+/// Columns added after the first schema, added to an older archive on open
+/// (nullable, so every existing row stays valid).
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("method", "TEXT"),
+    ("body", "TEXT"),
+    ("platform", "TEXT"),
+    ("candidates", "INTEGER"),
+];
+
+/// Bring an older archive's `frontier` table up to date; idempotent.
+pub fn migrate(conn: &Connection) -> Result<(), FrontierError> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('frontier')")?;
+    let have: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, ty) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE frontier ADD COLUMN {name} {ty}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Ask for `url` with a POST of `form` instead of a GET. The first
+/// discoverer's request stands.
+pub fn set_form(conn: &Connection, url: &Url, form: &str) -> Result<(), FrontierError> {
+    conn.execute(
+        "UPDATE frontier SET method = 'POST', body = ?2 WHERE url = ?1 AND method IS NULL",
+        params![canonical(url).as_str(), form],
+    )?;
+    Ok(())
+}
+
+/// Record which listing platform a page was read as, and how many report
+/// candidates it gave, for the run summary.
+pub fn note_platform(
+    conn: &Connection,
+    url: &str,
+    platform: &str,
+    candidates: usize,
+) -> Result<(), FrontierError> {
+    conn.execute(
+        "UPDATE frontier SET platform = ?2, candidates = ?3 WHERE url = ?1",
+        params![url, platform, candidates as i64],
+    )?;
+    Ok(())
 }
 
 /// At most one due entry per host, no deeper than `max_depth`, among the
@@ -403,7 +457,8 @@ pub fn due(
 ) -> Result<Vec<Item>, FrontierError> {
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(
-        "SELECT url, host, source, kind, depth, anchor, attempts FROM (
+        "SELECT url, host, source, kind, depth, anchor, attempts,
+                CASE method WHEN 'POST' THEN body END FROM (
            SELECT *, ROW_NUMBER() OVER (PARTITION BY host
                ORDER BY kind = 'listing', last_run IS NOT NULL, last_run, rowid) AS rank
            FROM frontier
@@ -422,6 +477,7 @@ pub fn due(
             depth: r.get(4)?,
             anchor: r.get(5)?,
             attempts: r.get(6)?,
+            form: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod attachment;
 pub mod config;
+pub mod cookies;
 pub mod crawl;
 pub mod decode;
 pub mod discover;

@@ -250,11 +250,12 @@ fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
     if !matches!(f.status, 301 | 302 | 303 | 307 | 308) {
         return Ok(None);
     }
-    let Some(location) = f.header("location") else {
+    let Some(raw) = f.raw_header("location") else {
         return Ok(None);
     };
+    let location = fetch::raw_reference(raw.trim_ascii());
     f.url
-        .join(location.trim())
+        .join(&location)
         .map(Some)
         .map_err(|_| PipelineError::BadRedirect {
             url: f.url.to_string(),

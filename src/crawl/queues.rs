@@ -200,6 +200,7 @@ mod tests {
             depth: 0,
             anchor: None,
             attempts: 0,
+            form: None,
         }
     }
 

@@ -32,6 +32,9 @@ pub struct SourceSummary {
     pub failures: BTreeMap<String, u64>,
     /// Attempts that failed and were retried, by kind.
     pub retried: BTreeMap<String, u64>,
+    /// The listing platforms its pages were read as, with the report
+    /// candidates each gave: a column read as empty shows here.
+    pub platforms: BTreeMap<String, u64>,
 }
 
 /// The summary of a run.
@@ -76,6 +79,17 @@ impl RunSummary {
             }
             if !s.retried.is_empty() {
                 let _ = writeln!(out, "  retried: {}", join(&s.retried));
+            }
+            if !s.platforms.is_empty() {
+                let listed: Vec<String> = s
+                    .platforms
+                    .iter()
+                    .map(|(p, n)| format!("{p} ({n} report candidates)"))
+                    .collect();
+                let _ = writeln!(out, "  listings read as: {}", listed.join(", "));
+                if s.platforms.values().sum::<u64>() == 0 {
+                    let _ = writeln!(out, "  no report candidates found on its listing pages");
+                }
             }
         }
         out
@@ -189,6 +203,13 @@ fn source_summary(
                                AND f.id = (SELECT MAX(id) FROM failures g WHERE g.url = f.url))
              GROUP BY f.kind",
             run.failures_before,
+            name,
+        )?,
+        platforms: grouped(
+            conn,
+            "SELECT platform, SUM(candidates) FROM frontier WHERE last_run = ?1 AND source = ?2
+               AND platform IS NOT NULL GROUP BY platform",
+            run.id,
             name,
         )?,
     })

@@ -15,7 +15,11 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub path: String,
+    /// `GET`, `POST`, …
+    pub method: String,
     pub headers: Vec<(String, String)>,
+    /// The request body (a POST's form), read by its Content-Length.
+    pub body: Vec<u8>,
     pub at: Instant,
     /// The status the server answered with.
     pub status: u16,
@@ -40,6 +44,8 @@ pub struct Reply {
     pub chunks: Option<usize>,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Header values sent as raw bytes (GBK from IIS, say).
+    pub raw_headers: Vec<(String, Vec<u8>)>,
 }
 
 impl Reply {
@@ -54,6 +60,7 @@ impl Reply {
             body: body.into(),
             chunks: None,
             delay: Duration::ZERO,
+            raw_headers: Vec::new(),
         }
     }
 
@@ -63,6 +70,11 @@ impl Reply {
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn raw_header(mut self, name: &str, value: &[u8]) -> Self {
+        self.raw_headers.push((name.to_string(), value.to_vec()));
         self
     }
 
@@ -202,14 +214,31 @@ async fn serve(
         let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default();
+        let method = request_line.split(' ').next().unwrap_or("GET").to_string();
         let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-        let headers = lines
+        let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < length {
+            let n = stream.read(&mut byte).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            body.extend_from_slice(&byte[..n]);
+        }
+        body.truncate(length);
         let mut seen = Seen {
             path,
+            method,
             headers,
+            body,
             at: Instant::now(),
             status: 0,
         };
@@ -228,6 +257,11 @@ fn encode(reply: &Reply) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {} X\r\n", reply.status).into_bytes();
     for (k, v) in &reply.headers {
         out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    for (k, v) in &reply.raw_headers {
+        out.extend_from_slice(format!("{k}: ").as_bytes());
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
     }
     match reply.chunks {
         Some(pieces) => {

@@ -1,0 +1,238 @@
+//! Links named by structure inside a known 年报 column: year sub-columns
+//! ("2019年", `gknb2019/`), sub-columns under the column's own path, and
+//! article links named only by the reporting unit ("高岭镇"). Such a link is a
+//! candidate; what the fetched page is decides whether it is a report.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use super::{
+    anchor_of, base_url, directory, looks_like_article, looks_like_listing, names_report,
+    under_report_slug, Link, Page,
+};
+use crate::frontier::Kind;
+
+/// Link text that is only a year: "2019", "2019年", "2019年度".
+static YEAR_TEXT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:19|20)\d{2}\s*年?度?\s*$").ok());
+/// A year folder: `gknb2019`, `2019nb`, `2024n78`, `2019`.
+static YEAR_FOLDER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^(?:[a-z]*)(?:19|20)\d{2}(?:n\d*|nb|nd|nian)?$").ok());
+/// Containers around the main list whose links are not the column's items.
+const CHROME_WORDS: &[&str] = &[
+    "nav", "menu", "header", "footer", "foot", "side", "friend", "banner", "crumb", "position",
+    "location", "share", "toolbar", "top", "bottom", "dqwz", "links",
+];
+
+/// True when the page is a 年报 column: by its path, its `ColumnName`
+/// meta, its title or breadcrumb, or the link that led here.
+pub(super) fn is_report_column(page: &Page<'_>, doc: &Html) -> bool {
+    under_report_slug(page.url)
+        || page.anchor.is_some_and(names_report)
+        || meta(doc, "columnname").is_some_and(|c| names_report(&c))
+        || title(doc).is_some_and(|t| names_report(&t))
+        || breadcrumb(doc).is_some_and(|b| names_report(&b))
+}
+
+/// A page reached as a report candidate that is a listing after all: a
+/// column page (a `ColumnName` meta without an `ArticleTitle`), or several
+/// article links in its main list under a title that names no report.
+pub(super) fn reads_as_listing(url: &Url, doc: &Html) -> bool {
+    if meta(doc, "articletitle").is_some() {
+        return false;
+    }
+    if meta(doc, "columnname").is_some() {
+        return true;
+    }
+    let base = base_url(doc, url);
+    let articles = main_list(doc)
+        .filter_map(|a| anchor_of(a, &base))
+        .filter(|a| looks_like_article(&a.url) && a.url.host_str() == url.host_str())
+        .count();
+    articles >= 3 && !title(doc).is_some_and(|t| t.contains("报告"))
+}
+
+/// The structure-named links of a 年报 column page.
+pub(super) fn structure(page: &Page<'_>, doc: &Html) -> Vec<Link> {
+    let base = base_url(doc, page.url);
+    let here = directory(page.url).to_string();
+    let mut out = Vec::new();
+    for element in main_list(doc) {
+        let Some(a) = anchor_of(element, &base) else {
+            continue;
+        };
+        if a.url.host_str() != page.url.host_str() || names_report(&a.text) {
+            continue; // named links are read by the general rules
+        }
+        let anchor = (!a.text.is_empty()).then(|| a.text.clone());
+        let kind = if is_year(&a.text) || has_year_folder(&a.url, &here) {
+            Some(Kind::Listing)
+        } else if looks_like_article(&a.url) && names_unit(&a.text) {
+            Some(Kind::Report)
+        } else if looks_like_listing(&a.url)
+            && a.url.path().starts_with(&here)
+            && directory(&a.url) != here
+        {
+            Some(Kind::Listing)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            out.push(Link::new(a.url, kind, anchor, false));
+        }
+    }
+    out
+}
+
+/// Endings of the names of reporting units (镇, 街道, 区教育委员会, 县财政局 …).
+const UNIT_ENDINGS: &[&str] = &[
+    "镇",
+    "乡",
+    "街道",
+    "办事处",
+    "局",
+    "委员会",
+    "委",
+    "办",
+    "办公室",
+    "政府",
+    "中心",
+    "院",
+    "厅",
+    "署",
+    "会",
+    "部",
+    "处",
+    "所",
+    "站",
+    "队",
+    "馆",
+    "管委会",
+    "公司",
+    "集团",
+    "学校",
+    "园区",
+];
+/// Longest unit name read as one.
+const MAX_UNIT_CHARS: usize = 24;
+
+/// Link text that is the name of a reporting unit alone (or is too short
+/// to say anything): "高岭镇", "区发展和改革委员会". A news headline is not.
+fn names_unit(text: &str) -> bool {
+    let text = text.trim();
+    let chars = text.chars().filter(|c| !c.is_ascii_punctuation()).count();
+    chars < 4 || (chars <= MAX_UNIT_CHARS && UNIT_ENDINGS.iter().any(|e| text.ends_with(e)))
+}
+
+fn is_year(text: &str) -> bool {
+    YEAR_TEXT.as_ref().is_some_and(|re| re.is_match(text))
+}
+
+/// A year folder below the page's own directory.
+fn has_year_folder(url: &Url, here: &str) -> bool {
+    let Some(rest) = url.path().strip_prefix(here) else {
+        return false;
+    };
+    rest.split('/')
+        .next()
+        .filter(|_| rest.contains('/'))
+        .is_some_and(|seg| {
+            YEAR_FOLDER
+                .as_ref()
+                .is_some_and(|re| re.is_match(&seg.to_ascii_lowercase()))
+        })
+}
+
+/// The anchors outside navigation, header, footer and sidebars.
+fn main_list(doc: &Html) -> impl Iterator<Item = ElementRef<'_>> {
+    let sel = Selector::parse("a[href]").ok();
+    sel.into_iter()
+        .flat_map(move |sel| doc.select(&sel).collect::<Vec<_>>())
+        .filter(|a| !in_chrome(*a))
+}
+
+fn in_chrome(a: ElementRef<'_>) -> bool {
+    a.ancestors().filter_map(ElementRef::wrap).any(|e| {
+        let el = e.value();
+        if matches!(el.name(), "nav" | "header" | "footer") {
+            return true;
+        }
+        let marks = format!(
+            "{} {}",
+            el.attr("id").unwrap_or(""),
+            el.attr("class").unwrap_or("")
+        )
+        .to_ascii_lowercase();
+        CHROME_WORDS.iter().any(|w| marks.contains(w))
+    })
+}
+
+fn meta(doc: &Html, name: &str) -> Option<String> {
+    let sel = Selector::parse("meta[name][content]").ok()?;
+    doc.select(&sel)
+        .find(|m| {
+            m.value()
+                .attr("name")
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .and_then(|m| m.value().attr("content"))
+        .map(str::to_string)
+}
+
+fn title(doc: &Html) -> Option<String> {
+    let sel = Selector::parse("title").ok()?;
+    doc.select(&sel).next().map(|t| t.text().collect())
+}
+
+/// The 当前位置 trail, by its usual ids and classes.
+fn breadcrumb(doc: &Html) -> Option<String> {
+    let sel = Selector::parse("[class], [id]").ok()?;
+    let trail: String = doc
+        .select(&sel)
+        .filter(|e| {
+            let marks = format!(
+                "{} {}",
+                e.value().attr("id").unwrap_or(""),
+                e.value().attr("class").unwrap_or("")
+            )
+            .to_ascii_lowercase();
+            ["crumb", "position", "location", "dqwz", "path"]
+                .iter()
+                .any(|w| marks.contains(w))
+        })
+        .map(|e| e.text().collect::<String>())
+        .collect();
+    (!trail.is_empty()).then_some(trail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names() {
+        assert!(names_unit("高岭镇"));
+        assert!(names_unit("区发展和改革委员会"));
+        assert!(names_unit("县教育局"));
+        assert!(!names_unit("甲区召开年度工作会议"));
+        assert!(!names_unit("县长调研春耕"));
+    }
+
+    #[test]
+    fn year_shapes() {
+        assert!(is_year("2019年"));
+        assert!(is_year("2019年度"));
+        assert!(!is_year("2019年政府信息公开年报"));
+        let u = |s: &str| Url::parse(s).unwrap_or_else(|_| unreachable!());
+        assert!(has_year_folder(&u("http://a.cn/nb/gknb2019/"), "/nb/"));
+        assert!(has_year_folder(
+            &u("http://a.cn/nb/2024n78/index.html"),
+            "/nb/"
+        ));
+        assert!(has_year_folder(&u("http://a.cn/nb/2019nb/"), "/nb/"));
+        assert!(!has_year_folder(&u("http://a.cn/other/2019/"), "/nb/"));
+    }
+}

@@ -1,0 +1,863 @@
+//! One loopback replica per class of listing platform: Hanweb jpage (POST
+//! and its GET fallback), Guangdong gkmlpt (by fragment and by name, page 2
+//! a 404), script-literal lists, a year tree with unit-named links, redirect
+//! shells, a cookie-gated column and a raw-GBK `Location`. Each asserts that
+//! every listed report is archived exactly once, that nothing outside the
+//! column is asked for, and that politeness holds for API requests too.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{gbk, Reply, Seen, Server};
+use nianbao::config::Config;
+use nianbao::crawl::{self, CrawlOptions, RunSummary};
+use rusqlite::Connection;
+
+const INTERVAL_MS: u64 = 120;
+
+fn report_page(title: &str) -> Reply {
+    Reply::html(format!(
+        "<html><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <meta name=\"ArticleTitle\" content=\"{title}\"></head>\
+         <body><h1>{title}</h1><p>一、总体情况</p><p>本年新收政府信息公开申请数量</p></body></html>"
+    ))
+}
+
+fn config(archive: &Path, sources: &[(&str, String)]) -> Config {
+    let mut text = format!(
+        "archive = {:?}\n[crawl]\nper_host_interval_ms = {INTERVAL_MS}\nmax_concurrency = 8\n\
+         user_agent = \"nianbao-test/1.0\"\nmax_retries = 1\ntotal_timeout_s = 5\n\
+         max_depth = 3\nmax_pages_per_source = 200\n",
+        archive.display().to_string()
+    );
+    for (name, start) in sources {
+        text.push_str(&format!(
+            "\n[[sources]]\nname = \"{name}\"\nstart = [\"{start}\"]\n"
+        ));
+    }
+    Config::parse(&text, Path::new("test.toml")).unwrap()
+}
+
+async fn crawl_sources(archive: &Path, sources: &[(&str, String)]) -> RunSummary {
+    let summary = crawl::run(&config(archive, sources), &CrawlOptions::default())
+        .await
+        .unwrap();
+    print!("{}", summary.render());
+    summary
+}
+
+fn db(archive: &Path) -> Connection {
+    Connection::open(archive.join("nianbao.sqlite")).unwrap()
+}
+
+/// Every URL archived exactly once as a full 200 response.
+fn assert_archived_once(archive: &Path, urls: &[String]) {
+    let db = db(archive);
+    for url in urls {
+        let n: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM captures WHERE url = ?1 AND record_type = 'response' AND status = 200",
+                [url],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "{url} archived {n} times");
+    }
+}
+
+/// Only these paths (and robots.txt) were asked for, each once.
+fn assert_only(server: &Server, allowed: &[String]) {
+    let seen = server.seen();
+    let allowed: BTreeSet<&str> = allowed.iter().map(String::as_str).collect();
+    for s in &seen {
+        assert!(
+            s.path == "/robots.txt" || allowed.contains(s.path.as_str()),
+            "{} {} was asked for but is outside the column",
+            s.method,
+            s.path
+        );
+    }
+    for path in &allowed {
+        let n = seen.iter().filter(|s| s.path == *path).count();
+        assert_eq!(n, 1, "{path} asked {n} times");
+    }
+}
+
+/// The smallest gap between two arrivals, printed and checked.
+fn assert_polite(server: &Server) {
+    let seen = server.seen();
+    let gap = seen
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .min()
+        .unwrap();
+    println!(
+        "{}: {} requests, smallest gap {gap:?}",
+        server.addr,
+        seen.len()
+    );
+    assert!(gap >= Duration::from_millis(INTERVAL_MS), "gap {gap:?}");
+}
+
+/// Every WARC record of the archive, inflated, as one text.
+fn warc_text(archive: &Path) -> String {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(archive.join("warc")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if path.to_string_lossy().ends_with(".gz") {
+            flate2::read::MultiGzDecoder::new(&bytes[..])
+                .read_to_end(&mut out)
+                .unwrap();
+        } else {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query<'a>(path: &'a str, name: &str) -> Option<&'a str> {
+    let (_, q) = path.split_once('?')?;
+    q.split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn form_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
+// ---------------------------------------------------------------- Hanweb
+
+const HANWEB_TITLES: [&str; 16] = [
+    "某县2023年政府信息公开工作年度报告",
+    "县教育局",
+    "县财政局2023年政府信息公开工作年度报告",
+    "高岭镇",
+    "某县2022年政府信息公开工作年度报告",
+    "县卫生健康局",
+    "某县2021年政府信息公开工作年度报告",
+    "县民政局",
+    "某县2020年度政府信息公开工作年度报告",
+    "县公安局",
+    "某县2019年政府信息公开工作年度报告",
+    "县司法局",
+    "某县2018年政府信息公开工作年度报告",
+    "县人力资源和社会保障局",
+    "某县2017年政府信息公开工作年度报告",
+    "县自然资源局",
+];
+
+fn hanweb_record(i: usize) -> String {
+    let title = HANWEB_TITLES[i - 1];
+    format!(
+        "<record><![CDATA[\n<li><a href=\"/art/2024/3/{i}/art_1229_{}.html\" title=\"{title}\" target=\"_blank\">{title}</a><span>2024-03-0{}</span></li>]]></record>\n",
+        5000 + i,
+        i % 9 + 1
+    )
+}
+
+fn datastore(records: std::ops::RangeInclusive<usize>, total: usize) -> String {
+    let body: String = records.map(hanweb_record).collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><datastore><nextgroup><![CDATA[<a href=\"/col/col1229/index.html?uid=4390542&pageNum=2\">下一页</a>]]></nextgroup>\
+         <recordset>\n{body}</recordset><totalrecord>{total}</totalrecord><totalpage>{}</totalpage></datastore>",
+        total.div_ceil(2)
+    )
+}
+
+fn hanweb_column(proxy: &str, total: usize, per_page: usize) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报 某县人民政府</title>\
+         <meta name=\"ColumnName\" content=\"政府信息公开年报\"></head><body>\
+         <div class=\"nav\"><a href=\"/index.html\">首页</a><a href=\"/col/col100/index.html\">机构概况</a>\
+         <a href=\"/art/2024/1/2/art_100_99.html\">县长调研工作</a></div>\
+         <div class=\"main\"><div id=\"4390542\"><script type=\"text/xml\">{}</script></div></div>\
+         <script type=\"text/javascript\">\n\
+         var param_4390542 = {{\"col\":1,\"appid\":1,\"webid\":3167,\"path\":\"/\",\"columnid\":1229,\"sourceContentType\":1,\"unitid\":\"4390542\",\"webname\":\"某县人民政府\",\"permissiontype\":0}};\n\
+         $(document).ready(function() {{ $('#4390542').jpage({{ dataStore: dataStore, perPage: {per_page}, totalRecord: {total}, groupSize: 3,\n\
+           proxyUrl: '{proxy}', ajaxParam: param_4390542, barPosition: 'bottom', showMode: 'full' }}); }});\n\
+         </script></body></html>",
+        datastore(1..=per_page * 3, total)
+    )
+}
+
+/// The proxy: answers a POST of the column's fields (or, with `get_only`,
+/// a GET with the fields in the query) for `startrecord..=endrecord`.
+fn hanweb_api(seen: &Seen, proxy: &str, total: usize, get_only: bool) -> Option<Reply> {
+    let (path, _) = seen.path.split_once('?')?;
+    if path != proxy {
+        return None;
+    }
+    let body = String::from_utf8_lossy(&seen.body).into_owned();
+    let fields = if seen.method == "POST" {
+        if get_only {
+            return Some(Reply::new(405, "text/html", "Method Not Allowed"));
+        }
+        body.as_str()
+    } else {
+        seen.path.split_once('?')?.1
+    };
+    if form_field(fields, "columnid") != Some("1229") || form_field(fields, "webid") != Some("3167")
+    {
+        return Some(Reply::new(400, "text/plain", "missing fields"));
+    }
+    let start: usize = query(&seen.path, "startrecord")?.parse().ok()?;
+    let end: usize = query(&seen.path, "endrecord")?.parse().ok()?;
+    Some(Reply::new(
+        200,
+        "text/xml;charset=UTF-8",
+        datastore(start..=end.min(total), total),
+    ))
+}
+
+async fn hanweb_host(ip: &str, proxy: &'static str, get_only: bool, per_page: usize) -> Server {
+    let total = HANWEB_TITLES.len();
+    Server::start(ip, move |seen| {
+        if let Some(reply) = hanweb_api(seen, proxy, total, get_only) {
+            return reply;
+        }
+        if seen.path == "/col/col1229/index.html" {
+            return Reply::html(hanweb_column(proxy, total, per_page));
+        }
+        if seen.path == "/robots.txt" {
+            return Reply::new(200, "text/plain", "User-agent: *\nDisallow: /private/\n");
+        }
+        if let Some(n) = seen
+            .path
+            .strip_prefix("/art/2024/3/")
+            .and_then(|r| r.split('/').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=total).contains(n))
+        {
+            return report_page(HANWEB_TITLES[n - 1]);
+        }
+        Reply::new(404, "text/plain", "not found")
+    })
+    .await
+}
+
+fn hanweb_reports(server: &Server) -> Vec<String> {
+    (1..=HANWEB_TITLES.len())
+        .map(|i| server.url(&format!("/art/2024/3/{i}/art_1229_{}.html", 5000 + i)))
+        .collect()
+}
+
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    rest[rest.find('/').unwrap()..].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanweb_datastore_and_dataproxy_pages() {
+    // perPage 2, groupSize 3: 6 records embedded, then groups 7–12 and 13–16.
+    let post = hanweb_host("127.0.3.1", "/module/web/jpage/dataproxy.jsp", false, 2).await;
+    let get = hanweb_host(
+        "127.0.3.2",
+        "/module/jslib/jquery/jpage/dataproxy.jsp",
+        true,
+        2,
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[
+            ("某县", post.url("/col/col1229/index.html")),
+            ("某区", get.url("/col/col1229/index.html")),
+        ],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports = hanweb_reports(&post);
+    assert_archived_once(tmp.path(), &reports);
+    let mut allowed: Vec<String> = reports.iter().map(|u| path_of(u)).collect();
+    allowed.push("/col/col1229/index.html".into());
+    let groups = [(7, 12), (13, 16)];
+    for (a, b) in groups {
+        allowed.push(format!(
+            "/module/web/jpage/dataproxy.jsp?startrecord={a}&endrecord={b}&perpage=2"
+        ));
+    }
+    assert_only(&post, &allowed);
+    let seen = post.seen();
+    let api: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.path.contains("dataproxy.jsp"))
+        .collect();
+    assert_eq!(api.len(), 2);
+    assert!(api.iter().all(|s| s.method == "POST"));
+    assert!(api.iter().all(|s| s
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("application/x-www-form-urlencoded")));
+    assert_polite(&post);
+
+    // The GET fallback: each POST refused once, then asked by GET.
+    let get_reports = hanweb_reports(&get);
+    assert_archived_once(tmp.path(), &get_reports);
+    let seen = get.seen();
+    let api_posts = seen
+        .iter()
+        .filter(|s| s.method == "POST" && s.path.contains("dataproxy.jsp"))
+        .count();
+    let api_gets = seen
+        .iter()
+        .filter(|s| s.method == "GET" && s.path.contains("dataproxy.jsp"))
+        .count();
+    assert_eq!((api_posts, api_gets), (2, 2), "{seen:#?}");
+    assert!(seen
+        .iter()
+        .all(|s| !s.path.contains("col100") && !s.path.contains("art_100_")));
+    assert_polite(&get);
+
+    // The POST's form is in its WARC request record.
+    let warc = warc_text(tmp.path());
+    let at = warc
+        .find("POST /module/web/jpage/dataproxy.jsp?startrecord=7&endrecord=12&perpage=2 HTTP/1.1")
+        .expect("POST request record");
+    let record = &warc[at..at + 1500.min(warc.len() - at)];
+    assert!(
+        record.contains("columnid=1229") && record.contains("webid=3167"),
+        "{record}"
+    );
+    let text = summary.render();
+    assert!(
+        text.contains("hanweb (16 report candidates)"),
+        "the summary names the platform: {text}"
+    );
+    println!(
+        "hanweb: {} reports listed, {} archived (POST); {} listed, {} archived (GET fallback)",
+        HANWEB_TITLES.len(),
+        reports.len(),
+        HANWEB_TITLES.len(),
+        get_reports.len()
+    );
+}
+
+// ---------------------------------------------------------------- gkmlpt
+
+fn gkmlpt_shell() -> String {
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开</title>\
+     <link rel=\"stylesheet\" href=\"/gkmlpt/static/css/app.css\"></head><body><div id=\"app\"></div>\
+     <script>window._CONFIG = {\n  SID: 'gd0012',\n  SITE_NAME: '某市人民政府',\n  TREE: [{\"id\":2700,\"name\":\"概况信息\",\"children\":[{\"id\":2701,\"name\":\"机构职能\",\"children\":[]}]},\
+     {\"id\":2850,\"name\":\"政府信息公开\",\"children\":[{\"id\":2852,\"name\":\"政府信息公开指南\",\"children\":[]},{\"id\":2853,\"name\":\"政府信息公开年报\",\"children\":[]}]}]\n};</script>\
+     <script src=\"/gkmlpt/static/js/app.js\"></script></body></html>"
+        .to_string()
+}
+
+fn gkmlpt_article(host: &str, id: u64) -> String {
+    format!(
+        "http://{host}/gkmlpt/content/{}/{}/post_{id}.html",
+        id / 1_000_000,
+        id / 1000
+    )
+}
+
+fn gkmlpt_json(host: &str, ids: &[u64], total: usize) -> String {
+    let articles: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "{{\"id\":{id},\"title\":\"{}\",\"url\":\"{}\",\"date\":1709888400,\"publisher\":\"某市政务服务数据管理局\",\"identifier\":\"11440300-0-02-{id}\"}}",
+                gkmlpt_title(*id),
+                gkmlpt_article(host, *id)
+            )
+        })
+        .collect();
+    format!(
+        "{{\"total\":{total},\"classify\":{{\"id\":2853,\"name\":\"政府信息公开年报\"}},\"articles\":[{}]}}",
+        articles.join(",")
+    )
+}
+
+fn gkmlpt_title(id: u64) -> String {
+    format!("某市{}单位2023年政府信息公开工作年度报告", id % 1000)
+}
+
+/// `pages[n-1]` are the ids of API page n; pages beyond answer `beyond`.
+async fn gkmlpt_host(ip: &str, pages: Vec<Vec<u64>>, total: usize, beyond: u16) -> Server {
+    Server::start(ip, move |seen| {
+        let host = seen.header("host").unwrap_or("").to_string();
+        if seen.path == "/gkmlpt/index" {
+            return Reply::html(gkmlpt_shell());
+        }
+        if seen.path == "/robots.txt" {
+            return Reply::new(404, "text/plain", "");
+        }
+        if let Some(rest) = seen.path.strip_prefix("/gkmlpt/api/all/2853?") {
+            if query(&format!("?{rest}"), "sid") != Some("gd0012") {
+                return Reply::new(403, "text/plain", "sid");
+            }
+            let n: usize = query(&format!("?{rest}"), "page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            return match pages.get(n - 1) {
+                Some(ids) => Reply::new(
+                    200,
+                    "application/json;charset=UTF-8",
+                    gkmlpt_json(&host, ids, total),
+                ),
+                None if beyond == 200 => {
+                    Reply::new(200, "application/json", gkmlpt_json(&host, &[], total))
+                }
+                None => Reply::new(beyond, "text/html", "<h1>404 Not Found</h1>"),
+            };
+        }
+        let id = seen
+            .path
+            .rsplit_once("/post_")
+            .and_then(|(_, r)| r.strip_suffix(".html"))
+            .and_then(|n| n.parse::<u64>().ok());
+        match id {
+            Some(id) if pages.iter().flatten().any(|i| *i == id) => report_page(&gkmlpt_title(id)),
+            _ => Reply::new(404, "text/plain", "not found"),
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gkmlpt_shell_and_api() {
+    // By fragment: page 1 carries all twelve though `total` says thirty; page 2 is 404.
+    let first: Vec<u64> = (0..12).map(|i| 2_853_100 + i * 7).collect();
+    let a = gkmlpt_host("127.0.3.3", vec![first.clone()], 30, 404).await;
+    // By name in TREE: three pages, the last partial, then an empty one.
+    let pages = vec![
+        vec![4_100_001, 4_100_002, 4_100_003],
+        vec![4_100_004, 4_100_005, 4_100_006],
+        vec![4_100_007],
+    ];
+    let b = gkmlpt_host("127.0.3.4", pages.clone(), 7, 200).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[
+            ("某市", a.url("/gkmlpt/index#2853")),
+            ("某区", b.url("/gkmlpt/index")),
+        ],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let host_a = a.addr.to_string();
+    let reports_a: Vec<String> = first
+        .iter()
+        .map(|id| gkmlpt_article(&host_a, *id))
+        .collect();
+    assert_archived_once(tmp.path(), &reports_a);
+    let mut allowed: Vec<String> = reports_a.iter().map(|u| path_of(u)).collect();
+    allowed.push("/gkmlpt/index".into());
+    allowed.push("/gkmlpt/api/all/2853?page=1&sid=gd0012".into());
+    allowed.push("/gkmlpt/api/all/2853?page=2&sid=gd0012".into());
+    assert_only(&a, &allowed);
+    assert_polite(&a);
+    let host_b = b.addr.to_string();
+    let reports_b: Vec<String> = pages
+        .iter()
+        .flatten()
+        .map(|id| gkmlpt_article(&host_b, *id))
+        .collect();
+    assert_archived_once(tmp.path(), &reports_b);
+    let mut allowed: Vec<String> = reports_b.iter().map(|u| path_of(u)).collect();
+    allowed.push("/gkmlpt/index".into());
+    // The partial third page does not say it is the last: the empty fourth does.
+    for n in 1..=4 {
+        allowed.push(format!("/gkmlpt/api/all/2853?page={n}&sid=gd0012"));
+    }
+    assert_only(&b, &allowed);
+    assert_polite(&b);
+    let text = summary.render();
+    assert!(text.contains("gkmlpt (12 report candidates)"), "{text}");
+    assert!(text.contains("gkmlpt (7 report candidates)"), "{text}");
+    println!(
+        "gkmlpt: {} listed, {} archived (fragment); {} listed, {} archived (TREE by name)",
+        first.len(),
+        reports_a.len(),
+        pages.iter().flatten().count(),
+        reports_b.len()
+    );
+}
+
+// ---------------------------------------------------------- script lists
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_literal_list() {
+    let items = [
+        (
+            "某部2023年政府信息公开工作年度报告",
+            "/zhengce/2024-03/08/content_6937101.htm",
+        ),
+        (
+            "某部2022年政府信息公开工作年度报告",
+            "/zhengce/2023-03/10/content_6745102.htm",
+        ),
+        (
+            "某部2021年政府信息公开工作年度报告",
+            "/zhengce/2022-03/11/content_5678103.htm",
+        ),
+    ];
+    let objects: Vec<String> = items
+        .iter()
+        .map(|(t, p)| {
+            format!(
+                "{{\"aT\": \"{t}\", \"aPd\": \"2024-03-08 17:00\", \"aU\": \"{{\\\"common\\\": \\\"{p}\\\"}}\"}}"
+            )
+        })
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开工作年度报告</title></head><body>\
+         <div class=\"header\"><a href=\"/\">首页</a><a href=\"/zhengce/index.htm\">政策</a></div>\
+         <ul id=\"list\"></ul>\
+         <script>var itemObj = [{}];\n\
+         var other = [{{\"aT\": \"某省2023年政府信息公开工作年度报告\", \"aU\": \"http://127.0.9.9:9/zhengce/2024-01/02/content_6900001.htm\"}}];\n\
+         for (var i = 0; i < itemObj.length; i++) {{ var u = JSON.parse(itemObj[i].aU).common; }}</script></body></html>",
+        objects.join(",\n")
+    );
+    let mut routes: Vec<(String, Reply)> =
+        vec![("/zhengce/xxgknb/index.htm".into(), Reply::html(page))];
+    for (t, p) in &items {
+        routes.push(((*p).to_string(), report_page(t)));
+    }
+    let server = Server::routes(
+        "127.0.3.5",
+        routes
+            .iter()
+            .map(|(p, r)| (p.as_str(), r.clone()))
+            .collect(),
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[("某部", server.url("/zhengce/xxgknb/index.htm"))],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = items.iter().map(|(_, p)| server.url(p)).collect();
+    assert_archived_once(tmp.path(), &reports);
+    let mut allowed: Vec<String> = items.iter().map(|(_, p)| (*p).to_string()).collect();
+    allowed.push("/zhengce/xxgknb/index.htm".into());
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    assert!(summary
+        .render()
+        .contains("script-list (3 report candidates)"));
+    println!(
+        "script list: {} listed, {} archived",
+        items.len(),
+        reports.len()
+    );
+}
+
+// ------------------------------------------------- year tree, unit names
+
+fn column_page(title: &str, items: &[(&str, &str)], column_meta: bool) -> Reply {
+    let list: String = items
+        .iter()
+        .map(|(href, text)| {
+            format!(
+                "<li><a href=\"{href}\" target=\"_blank\">{text}</a><span>2024-01-20</span></li>\n"
+            )
+        })
+        .collect();
+    let meta = if column_meta {
+        "<meta name=\"ColumnName\" content=\"政府信息公开年报\">"
+    } else {
+        ""
+    };
+    Reply::html(format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title>{meta}</head><body>\
+         <div class=\"top-nav\"><a href=\"/\">首页</a><a href=\"/zwgk/\">政务公开</a><a href=\"/hdjl/\">互动交流</a></div>\
+         <div class=\"position\">当前位置：<a href=\"/\">首页</a> &gt; <a href=\"/zwgk/\">政务公开</a> &gt; <a href=\"/zfxxgknb/\">政府信息公开年报</a></div>\
+         <div class=\"sidebar\"><h3>最新动态</h3><ul><li><a href=\"/xwzx/202401/t20240105_901.html\">县长调研春耕</a></li>\
+         <li><a href=\"/xwzx/202401/t20240106_902.html\">召开常务会议</a></li></ul></div>\
+         <div class=\"list\"><ul>{list}</ul></div>\
+         <div class=\"footer\"><a href=\"/about/t20200101_1.html\">关于我们</a></div></body></html>"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn year_tree_and_unit_named_links() {
+    let reports: Vec<(&str, &str)> = vec![
+        (
+            "/zfxxgknb/2023/202401/t20240120_11.html",
+            "高岭镇2023年政府信息公开工作年度报告",
+        ),
+        (
+            "/zfxxgknb/2023/202401/t20240121_12.html",
+            "区发展和改革委员会2023年政府信息公开工作年度报告",
+        ),
+        (
+            "/zfxxgknb/2023/jw/202401/t20240125_13.html",
+            "区教育委员会2023年政府信息公开工作年度报告",
+        ),
+        (
+            "/zfxxgknb/2023/202401/wjw/t20240122_16.html",
+            "区卫生健康委员会2023年政府信息公开工作年度报告",
+        ),
+        (
+            "/zfxxgknb/gknb2022/202301/t20230118_21.html",
+            "高岭镇2022年政府信息公开工作年度报告",
+        ),
+        (
+            "/zfxxgknb/gknb2022/202301/t20230119_22.html",
+            "区教育委员会2022年政府信息公开工作年度报告",
+        ),
+    ];
+    let mut routes: Vec<(&str, Reply)> = vec![
+        (
+            "/zfxxgknb/",
+            column_page(
+                "政府信息公开年报_某区人民政府",
+                &[("./2023/", "2023年度"), ("./gknb2022/index.html", "2022年")],
+                true,
+            ),
+        ),
+        (
+            "/zfxxgknb/2023/",
+            column_page(
+                "2023年度_政府信息公开年报_某区人民政府",
+                &[
+                    ("./202401/t20240120_11.html", "高岭镇"),
+                    ("./202401/t20240121_12.html", "区发展和改革委员会"),
+                    ("./jw/", "区教育委员会"),
+                    ("./202401/t20240122_15.html", "区卫生健康委员会"),
+                ],
+                true,
+            ),
+        ),
+        (
+            "/zfxxgknb/2023/jw/",
+            column_page(
+                "区教育委员会_2023年度_政府信息公开年报",
+                &[("./202401/t20240125_13.html", "区教育委员会")],
+                false,
+            ),
+        ),
+        // A unit's link that leads to its own list of one report.
+        (
+            "/zfxxgknb/2023/202401/t20240122_15.html",
+            column_page(
+                "区卫生健康委员会",
+                &[("./wjw/t20240122_16.html", "区卫生健康委员会")],
+                true,
+            ),
+        ),
+        (
+            "/zfxxgknb/gknb2022/index.html",
+            column_page(
+                "2022年_政府信息公开年报_某区人民政府",
+                &[
+                    ("./202301/t20230118_21.html", "高岭镇"),
+                    ("./202301/t20230119_22.html", "区教育委员会"),
+                ],
+                true,
+            ),
+        ),
+    ];
+    for (path, title) in &reports {
+        routes.push((path, report_page(title)));
+    }
+    let server = Server::routes("127.0.3.6", routes.clone()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(tmp.path(), &[("某区", server.url("/zfxxgknb/"))]).await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let urls: Vec<String> = reports.iter().map(|(p, _)| server.url(p)).collect();
+    assert_archived_once(tmp.path(), &urls);
+    let allowed: Vec<String> = routes.iter().map(|(p, _)| (*p).to_string()).collect();
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    let db = db(tmp.path());
+    let read_as: Option<String> = db
+        .query_row(
+            "SELECT platform FROM frontier WHERE url = ?1",
+            [server.url("/zfxxgknb/2023/202401/t20240122_15.html")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        read_as.as_deref(),
+        Some("report-column"),
+        "a candidate that is a column page is read as a listing"
+    );
+    println!(
+        "year tree: {} listed, {} archived",
+        reports.len(),
+        urls.len()
+    );
+}
+
+// ------------------------------------------------------ redirect shells
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_shells() {
+    let refresh = "<html><head><meta http-equiv=\"refresh\" content=\"0; url=./zfxxgknb/\"></head><body></body></html>";
+    let scripted = "<html><head><script type=\"text/javascript\">window.location.replace(\"./nb/index.html\");</script></head><body>正在跳转…</body></html>";
+    let href =
+        "<html><head><script>location.href = \"/bm/cz/ndbg/\";</script></head><body></body></html>";
+    let listing = |items: &[(&str, &str)]| {
+        let list: String = items
+            .iter()
+            .map(|(h, t)| format!("<li><a href=\"{h}\">{t}</a></li>"))
+            .collect();
+        Reply::html(format!(
+            "<html><head><meta charset=\"utf-8\"><title>信息公开年报</title></head><body><a href=\"/\">首页</a><ul>{list}</ul></body></html>"
+        ))
+    };
+    let routes: Vec<(&str, Reply)> = vec![
+        ("/xxgk/", Reply::html(refresh)),
+        (
+            "/xxgk/zfxxgknb/",
+            listing(&[(
+                "./202401/t20240110_1.html",
+                "某县2023年政府信息公开工作年度报告",
+            )]),
+        ),
+        ("/bm/jyj/", Reply::html(scripted)),
+        (
+            "/bm/jyj/nb/index.html",
+            listing(&[(
+                "./202401/t20240111_2.html",
+                "县教育局2023年政府信息公开工作年度报告",
+            )]),
+        ),
+        ("/bm/cz/", Reply::html(href)),
+        (
+            "/bm/cz/ndbg/",
+            listing(&[(
+                "./202401/t20240112_3.html",
+                "县财政局2023年政府信息公开工作年度报告",
+            )]),
+        ),
+        (
+            "/xxgk/zfxxgknb/202401/t20240110_1.html",
+            report_page("某县2023年政府信息公开工作年度报告"),
+        ),
+        (
+            "/bm/jyj/nb/202401/t20240111_2.html",
+            report_page("县教育局2023年政府信息公开工作年度报告"),
+        ),
+        (
+            "/bm/cz/ndbg/202401/t20240112_3.html",
+            report_page("县财政局2023年政府信息公开工作年度报告"),
+        ),
+    ];
+    let server = Server::routes("127.0.3.7", routes.clone()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[
+            ("某县", server.url("/xxgk/")),
+            ("县教育局", server.url("/bm/jyj/")),
+            ("县财政局", server.url("/bm/cz/")),
+        ],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = routes
+        .iter()
+        .filter(|(p, _)| p.ends_with(".html") && p.contains("/t2024"))
+        .map(|(p, _)| server.url(p))
+        .collect();
+    assert_eq!(reports.len(), 3);
+    assert_archived_once(tmp.path(), &reports);
+    let allowed: Vec<String> = routes.iter().map(|(p, _)| (*p).to_string()).collect();
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    assert!(summary.render().contains("redirect-shell"));
+    println!("shells: 3 listed, {} archived", reports.len());
+}
+
+// ------------------------------------------- cookies and a GBK Location
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_gated_column_and_gbk_location() {
+    let issued = Arc::new(AtomicBool::new(false));
+    let gbk_path: String = gbk("/gknb/年报2023.html")
+        .iter()
+        .map(|b| {
+            if b.is_ascii() {
+                (*b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let gbk_served = gbk_path.clone();
+    let flag = issued.clone();
+    let server = Server::start("127.0.3.8", move |seen| {
+        let has_session = seen
+            .header("cookie")
+            .is_some_and(|c| c.split("; ").any(|kv| kv == "JSESSIONID=s3cr3t"));
+        if seen.path == "/robots.txt" {
+            return Reply::new(404, "text/plain", "");
+        }
+        if !has_session {
+            // Only the very first request gets the cookie: a crawler that
+            // forgets it (or loses it between runs) is refused from then on.
+            if flag.swap(true, Ordering::SeqCst) {
+                return Reply::new(403, "text/html", "<h1>403 Forbidden</h1>");
+            }
+            if seen.path != "/gknb/index.html" {
+                return Reply::new(403, "text/html", "<h1>403 Forbidden</h1>");
+            }
+        }
+        let reply = match seen.path.as_str() {
+            "/gknb/index.html" => Reply::html(
+                "<html><head><meta charset=\"utf-8\"><title>政府信息公开年报</title></head><body><ul>\
+                 <li><a href=\"/gknb/t20240110_1.html\">某县2023年政府信息公开工作年度报告</a></li>\
+                 <li><a href=\"/gknb/old.aspx?id=2022\">某县2022年政府信息公开工作年度报告</a></li>\
+                 </ul></body></html>",
+            ),
+            "/gknb/t20240110_1.html" => report_page("某县2023年政府信息公开工作年度报告"),
+            "/gknb/old.aspx?id=2022" => Reply::new(302, "text/html", "")
+                .raw_header("Location", &gbk("/gknb/年报2023.html")),
+            p if p == gbk_served => report_page("某县2022年政府信息公开工作年度报告"),
+            _ => Reply::new(404, "text/plain", "not found"),
+        };
+        if has_session {
+            reply
+        } else {
+            reply.header("Set-Cookie", "JSESSIONID=s3cr3t; Path=/; HttpOnly")
+        }
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let sources = [("某县", server.url("/gknb/index.html"))];
+    let summary = crawl_sources(tmp.path(), &sources).await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports = vec![server.url("/gknb/t20240110_1.html"), server.url(&gbk_path)];
+    assert_archived_once(tmp.path(), &reports);
+    assert_eq!(
+        server.hits(&gbk_path),
+        1,
+        "the GBK bytes are sent as they came"
+    );
+    assert!(
+        server.seen().iter().all(|s| s.status != 403),
+        "{:#?}",
+        server.seen()
+    );
+    assert_polite(&server);
+    // A second run holds the session from the archive.
+    let before = server.seen().len();
+    let summary = crawl_sources(tmp.path(), &sources).await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let again = server.seen();
+    assert!(again.len() > before);
+    assert!(
+        again[before..].iter().all(|s| s.status != 403),
+        "{again:#?}"
+    );
+    println!(
+        "cookies + GBK Location: 2 listed, {} archived",
+        reports.len()
+    );
+}
