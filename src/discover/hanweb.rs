@@ -386,15 +386,7 @@ mod tests {
         );
         let url =
             Url::parse("http://a.cn/col/col1229/index.html").unwrap_or_else(|_| unreachable!());
-        let page = Page {
-            url: &url,
-            text: html,
-            kind: Kind::Listing,
-            depth: 0,
-            anchor: None,
-            form: None,
-            starts: &[],
-        };
+        let page = Page::start(&url, html);
         let links = column(&page, true);
         let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(
