@@ -40,6 +40,21 @@ pub struct Page<'a> {
     pub starts: &'a [Url],
 }
 
+impl<'a> Page<'a> {
+    /// A configured start page, reached with no link and no form.
+    pub fn start(url: &'a Url, text: &'a str) -> Self {
+        Page {
+            url,
+            text,
+            kind: Kind::Listing,
+            depth: 0,
+            anchor: None,
+            form: None,
+            starts: &[],
+        }
+    }
+}
+
 /// The links of a page, and how its listing was read.
 #[derive(Debug, Clone, Default)]
 pub struct Found {

@@ -222,13 +222,8 @@ mod tests {
         let page_url = url("http://a.cn/gkmlpt/index");
         let starts = [url("http://a.cn/gkmlpt/index#2853")];
         let page = Page {
-            url: &page_url,
-            text: html,
-            kind: Kind::Listing,
-            depth: 0,
-            anchor: None,
-            form: None,
             starts: &starts,
+            ..Page::start(&page_url, html)
         };
         let doc = Html::parse_document(html);
         let got = shell(&page, &doc);

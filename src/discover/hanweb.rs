@@ -386,15 +386,7 @@ mod tests {
         );
         let url =
             Url::parse("http://a.cn/col/col1229/index.html").unwrap_or_else(|_| unreachable!());
-        let page = Page {
-            url: &url,
-            text: html,
-            kind: Kind::Listing,
-            depth: 0,
-            anchor: None,
-            form: None,
-            starts: &[],
-        };
+        let page = Page::start(&url, html);
         let links = column(&page, true);
         let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(
@@ -415,5 +407,35 @@ mod tests {
             form.contains("columnid=1229") && form.contains("webid=3167"),
             "{form}"
         );
+    }
+
+    #[test]
+    fn load_more_variant_pages_by_number() {
+        let html = r#"<title>政府信息公开年报</title><div id="list"><script type="text/xml"><datastore><recordset>
+            <record><![CDATA[<li><a href="/art/2021/1/20/art_1229_5.html">县教育局</a></li>]]></record></recordset></datastore></script></div>
+            <script>function more(n) { $.ajax({ url: '/module/web/jpage/morecolumndataproxy.jsp', type: 'post',
+              data: { col: 1, webid: 3167, columnid: 1229, unitid: 'list' }, totalRecord: 8, perPage: 3 }); }</script>"#;
+        let url =
+            Url::parse("http://a.cn/col/col1229/index.html").unwrap_or_else(|_| unreachable!());
+        let page = Page::start(&url, html);
+        let links = column(&page, true);
+        let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://a.cn/art/2021/1/20/art_1229_5.html",
+                "http://a.cn/module/web/jpage/morecolumndataproxy.jsp?page=2&perpage=3",
+                "http://a.cn/module/web/jpage/morecolumndataproxy.jsp?page=3&perpage=3",
+            ]
+        );
+        let form = links[1].form.clone().unwrap_or_default();
+        assert!(
+            form.contains("columnid=1229") && form.contains("webid=3167"),
+            "{form}"
+        );
+        let answer =
+            Url::parse("http://a.cn/module/web/jpage/morecolumndataproxy.jsp?page=3&perpage=3")
+                .unwrap_or_else(|_| unreachable!());
+        assert_eq!(next_answer(&answer, Some(8)), None);
     }
 }

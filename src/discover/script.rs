@@ -123,15 +123,7 @@ mod tests {
             {"aT": "关于召开会议的通知", "aPd": "2024-03-01", "aU": "{\"common\": \"/zwgk/2024-03/01/content_6900.htm\"}"},
             {"aT": "外站", "aU": "{\"common\": \"http://other.cn/a/content_1234.htm\"}"}];</script>"#;
         let url = Url::parse("http://a.cn/zwgk/nb/").unwrap_or_else(|_| unreachable!());
-        let page = Page {
-            url: &url,
-            text: html,
-            kind: Kind::Listing,
-            depth: 0,
-            anchor: None,
-            form: None,
-            starts: &[],
-        };
+        let page = Page::start(&url, html);
         let doc = Html::parse_document(html);
         let got = lists(&page, &doc, false);
         assert_eq!(got.len(), 1);

@@ -94,20 +94,11 @@ fn scripted(doc: &Html) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frontier::Kind;
     use url::Url;
 
     fn shell_targets(html: &str) -> Vec<String> {
         let url = Url::parse("http://a.cn/xxgk/").unwrap_or_else(|_| unreachable!());
-        let page = Page {
-            url: &url,
-            text: html,
-            kind: Kind::Listing,
-            depth: 0,
-            anchor: None,
-            form: None,
-            starts: &[],
-        };
+        let page = Page::start(&url, html);
         targets(&page, &Html::parse_document(html))
             .into_iter()
             .map(|l| l.url.to_string())
