@@ -89,6 +89,24 @@ pub struct Archive {
     conn: Connection,
 }
 
+/// Columns added to the schema after an archive may have been made: added
+/// (empty) when missing, so that an older archive still opens.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("cells", "note", "TEXT")];
+
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
 impl Archive {
     /// Open (or create) the archive in `dir`. Fails before anything is written
     /// when the directory cannot be written.
@@ -125,6 +143,7 @@ impl Archive {
         }
         crate::frontier::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         crate::cookies::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
+        add_missing_columns(&conn).map_err(sql)?;
         migrate(&conn).map_err(sql)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -323,8 +342,8 @@ fn insert_report(
     let report_id = tx.last_insert_rowid();
     let mut cell = tx.prepare_cached(
         "INSERT INTO cells (report_id, table_code, row_code, col_code, raw, value, unit,
-           standard, label)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           standard, label, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for c in &report.cells {
         cell.execute(params![
@@ -337,7 +356,8 @@ fn insert_report(
             c.unit,
             c.standard,
             // No printed label is null, not an empty string, in every export.
-            (!c.label.is_empty()).then_some(&c.label)
+            (!c.label.is_empty()).then_some(&c.label),
+            c.note
         ])?;
     }
     let mut check = tx.prepare_cached(

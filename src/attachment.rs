@@ -108,13 +108,30 @@ pub fn to_text(kind: Kind, bytes: &[u8]) -> Result<String, AttachmentError> {
     }
 }
 
+/// The text of a PDF as `pdftotext -layout` prints it, columns kept as runs
+/// of spaces (for [`crate::extract::extract_layout`]).
+pub fn pdf_layout(bytes: &[u8]) -> Result<String, AttachmentError> {
+    pdf_text(bytes)
+}
+
+/// The word boxes of a PDF as `pdftotext -bbox-layout` prints them (XHTML),
+/// for [`crate::extract::extract_pdf`].
+pub fn pdf_boxes(bytes: &[u8]) -> Result<String, AttachmentError> {
+    run_pdftotext(bytes, &["-bbox-layout", "-enc", "UTF-8"])
+}
+
 fn pdf_text(bytes: &[u8]) -> Result<String, AttachmentError> {
+    run_pdftotext(bytes, &["-layout", "-enc", "UTF-8"])
+}
+
+/// Run `pdftotext` with `args` on the bytes, bounded by [`CONVERT_TIMEOUT`].
+fn run_pdftotext(bytes: &[u8], args: &[&str]) -> Result<String, AttachmentError> {
     let mut file =
         tempfile::NamedTempFile::new().map_err(|e| AttachmentError::Pdftotext(e.to_string()))?;
     file.write_all(bytes)
         .map_err(|e| AttachmentError::Pdftotext(e.to_string()))?;
     let mut child = Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
+        .args(args)
         .arg(file.path())
         .arg("-")
         .stdin(Stdio::null())

@@ -448,6 +448,19 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
             decoded: None,
             reports: Vec::new(),
         }),
+        Kind::Pdf => {
+            let layout = attachment::pdf_layout(entity)
+                .map_err(|e| tracing::warn!(%url, error = %e, "attachment not converted"))
+                .ok();
+            let boxes = layout
+                .as_ref()
+                .and_then(|_| attachment::pdf_boxes(entity).ok());
+            let reports = extract::extract_pdf(layout.as_deref(), boxes.as_deref());
+            Some(Analysis {
+                decoded: None,
+                reports,
+            })
+        }
         _ => {
             let reports = match attachment::to_text(kind, entity) {
                 Ok(text) => extract::extract_text(&text),

@@ -57,7 +57,8 @@ CREATE TABLE cells (
     value      REAL,           -- NULL when blank, a dash, or unreadable
     unit       TEXT,           -- yuan | wan_yuan | unknown on money cells
     standard   INTEGER NOT NULL DEFAULT 1, -- 0: a row the national format lacks (nonstandard.N)
-    label      TEXT            -- the row label as printed
+    label      TEXT,           -- the row label as printed
+    note       TEXT            -- how the cell was placed when not by its own label
 );
 CREATE INDEX cells_report ON cells(report_id, table_code, row_code, col_code);
 

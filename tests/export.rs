@@ -43,6 +43,7 @@ fn cell(
         unit: unit.map(str::to_string),
         standard: !row.starts_with("nonstandard."),
         label: String::new(),
+        note: None,
     }
 }
 

@@ -15,6 +15,8 @@ use super::tables::Row;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
     pub title: Option<String>,
+    /// The agency printed on its own line above the title, if any.
+    pub agency: Option<String>,
     pub lines: Vec<String>,
 }
 
@@ -23,6 +25,7 @@ pub struct Segment {
 pub fn segments(text: &str, default_title: Option<String>) -> Vec<Segment> {
     let mut out = vec![Segment {
         title: default_title,
+        agency: None,
         lines: Vec::new(),
     }];
     for line in text.lines().map(collapse_ws).filter(|l| !l.is_empty()) {
@@ -38,6 +41,7 @@ pub fn segments(text: &str, default_title: Option<String>) -> Vec<Segment> {
                 }
                 None => out.push(Segment {
                     title: Some(title),
+                    agency: None,
                     lines: Vec::new(),
                 }),
             }

@@ -103,6 +103,7 @@ fn cell(row: &str, raw: &str, label: &str) -> Cell {
         unit: None,
         standard: true,
         label: label.to_string(),
+        note: None,
     }
 }
 

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+mod boxes;
 mod codes;
 mod flat;
 mod grid;
@@ -15,6 +16,8 @@ mod headline;
 mod html;
 mod identity;
 mod labels;
+mod layout;
+mod neighbours;
 mod number;
 mod report;
 mod tables;
@@ -72,6 +75,10 @@ pub struct Cell {
     /// The row label as printed (label cells joined by `/`), so that a
     /// non-standard row can be read by a person.
     pub label: String,
+    /// How the extractor placed this cell when it was not by its own label
+    /// (a row known by its neighbours), for the reader to judge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The outcome of one identity of TABLES.md for one column (or row).
@@ -115,31 +122,71 @@ pub fn extract_html(html: &str) -> Vec<Report> {
         .collect();
     let read = tables::read(&rows);
     if read.cells.is_empty() {
-        return reports_from_text(&page.text, title);
+        return reports_from_segments(flat::segments(&page.text, title), flat::rows);
     }
-    vec![build(title, read, "")]
+    vec![build(title, None, read, "")]
 }
 
 /// Extract every report from plain text (tables flattened one cell per line
-/// or `|`-separated; prose reports).
+/// or `|`-separated; prose reports). Text laid out as `pdftotext -layout`
+/// prints it is read as [`extract_layout`] reads it.
 pub fn extract_text(text: &str) -> Vec<Report> {
-    reports_from_text(text, None)
+    if layout::looks_like_layout(text) {
+        return extract_layout(text);
+    }
+    reports_from_segments(flat::segments(text, None), flat::rows)
+}
+
+/// Extract every report from layout text (a PDF through `pdftotext
+/// -layout`): wrapped labels joined, figures placed in columns by position.
+pub fn extract_layout(text: &str) -> Vec<Report> {
+    reports_from_segments(layout::segments(text, None), layout::rows)
+}
+
+/// Extract every report from a PDF's `pdftotext -layout` text and its word
+/// boxes (`-bbox-layout`): each is read as layout text, and the reading that
+/// names more standard cells is kept (the boxes one on a tie, its columns
+/// being the page's own).
+pub fn extract_pdf(layout: Option<&str>, boxes: Option<&str>) -> Vec<Report> {
+    let by_boxes = boxes
+        .and_then(boxes::layout_text)
+        .map(|t| extract_layout(&t))
+        .unwrap_or_default();
+    let by_layout = layout.map(extract_layout).unwrap_or_default();
+    let standard = |rs: &[Report]| {
+        rs.iter()
+            .map(|r| {
+                r.cells
+                    .iter()
+                    .filter(|c| c.standard && c.value.is_some())
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    if standard(&by_layout) > standard(&by_boxes) {
+        by_layout
+    } else {
+        by_boxes
+    }
 }
 
 /// One report per title-led segment that yields figures; if none does, the
 /// titled segments, each with a note.
-fn reports_from_text(text: &str, default_title: Option<String>) -> Vec<Report> {
-    let mut reports: Vec<(Report, bool, usize)> = flat::segments(text, default_title)
+fn reports_from_segments(
+    segments: Vec<flat::Segment>,
+    rows_of: fn(&[String]) -> Vec<tables::Row>,
+) -> Vec<Report> {
+    let mut reports: Vec<(Report, bool, usize)> = segments
         .into_iter()
         .filter_map(|seg| {
-            let read = tables::read(&flat::rows(&seg.lines));
+            let read = tables::read(&rows_of(&seg.lines));
             let tables_found = !read.cells.is_empty() || !read.notes.is_empty();
             if seg.title.is_none() && !tables_found {
                 return None;
             }
             let prose = seg.lines.join("\n");
             let body_chars = prose.chars().filter(|c| labels::is_han(*c)).count();
-            let report = build(seg.title, read, &prose);
+            let report = build(seg.title, seg.agency, read, &prose);
             let found = tables_found || !report.cells.is_empty();
             Some((report, found, body_chars))
         })
@@ -160,7 +207,12 @@ const MIN_BODY_CHARS: usize = 200;
 
 /// Assemble a report: identity from the title, format, headline figures for
 /// pre-2019 prose, identity checks.
-fn build(title: Option<String>, read: tables::Tables, prose: &str) -> Report {
+fn build(
+    title: Option<String>,
+    agency: Option<String>,
+    read: tables::Tables,
+    prose: &str,
+) -> Report {
     let mut notes = read.notes;
     let title = title.unwrap_or_else(|| {
         notes.push("no report title found".to_string());
@@ -180,7 +232,7 @@ fn build(title: Option<String>, read: tables::Tables, prose: &str) -> Report {
     }
     let checks = identity::check_all(&cells, format);
     Report {
-        agency: report::agency_of(&title),
+        agency: report::agency_of(&title).or(agency),
         title,
         year,
         format,

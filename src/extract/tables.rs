@@ -10,6 +10,7 @@
 
 use super::codes::{proactive_cols, APPEAL_COLS, REQUEST_COLS};
 use super::labels::{self, key, Outcome};
+use super::neighbours;
 use super::number::{parse, Figure, Unit};
 use super::{Cell, Format};
 
@@ -83,6 +84,7 @@ pub fn read(rows: &[Row]) -> Tables {
     for row in rows {
         r.row(row);
     }
+    neighbours::place(&mut r.out);
     r.out
 }
 
@@ -349,6 +351,7 @@ impl Reader {
             unit,
             standard,
             label: label.to_string(),
+            note: None,
         });
     }
 
