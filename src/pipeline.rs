@@ -316,10 +316,33 @@ pub fn derive(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<Option<Analysis>, ArchiveError> {
-    let entity = fetch::entity(headers, body, PARSE_LIMIT);
-    let Some(analysis) = analyse_document(url, &entity, content_type) else {
+    let Some(analysis) = analyse_stored(url, headers, body, content_type) else {
         return Ok(None);
     };
+    record_analysis(db, capture_id, &analysis)?;
+    Ok(Some(analysis))
+}
+
+/// Decode + extract a stored body (still compressed if it was sent so),
+/// writing nothing: for a caller that decides from the reports whether the
+/// body is worth a capture (an import) before it indexes one.
+pub fn analyse_stored(
+    url: &str,
+    headers: &[(String, Vec<u8>)],
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Option<Analysis> {
+    let entity = fetch::entity(headers, body, PARSE_LIMIT);
+    analyse_document(url, &entity, content_type)
+}
+
+/// Write what was derived from a capture's body: its encoding decision and
+/// its reports (replacing earlier ones).
+pub fn record_analysis(
+    db: &mut Archive,
+    capture_id: i64,
+    analysis: &Analysis,
+) -> Result<(), ArchiveError> {
     if let Some(d) = &analysis.decoded {
         db.set_encoding(
             capture_id,
@@ -330,7 +353,7 @@ pub fn derive(
         )?;
     }
     db.replace_reports(capture_id, &analysis.reports)?;
-    Ok(Some(analysis))
+    Ok(())
 }
 
 /// What was read out of one document.
