@@ -68,6 +68,8 @@ pub struct NewCapture {
     pub source: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The imported file (`imports.id`) the record is in, if not crawled.
+    pub import_id: Option<i64>,
 }
 
 /// The last full capture of a URL, for conditional requests and revisits.
@@ -144,6 +146,7 @@ impl Archive {
         crate::frontier::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         crate::cookies::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         add_missing_columns(&conn).map_err(sql)?;
+        add_frontier_index(&conn).map_err(sql)?;
         migrate(&conn).map_err(sql)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -182,9 +185,9 @@ impl Archive {
                 "INSERT INTO captures (url, fetched_at, status, headers, content_type, record_type,
                    payload_digest, payload_length, truncated, warc_file, warc_offset, warc_length,
                    warc_record_id, ip, refers_to, encoding, encoding_decision, encoding_errors,
-                   encoding_rejected, source, etag, last_modified)
+                   encoding_rejected, source, etag, last_modified, import_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                   ?17, ?18, ?19, ?20, ?21, ?22)",
+                   ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                 params![
                     c.url,
                     c.fetched_at,
@@ -208,6 +211,7 @@ impl Archive {
                     c.source,
                     c.etag,
                     c.last_modified,
+                    c.import_id,
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -372,12 +376,94 @@ fn insert_report(
     Ok(report_id)
 }
 
-/// Refuse a read-only archive before anything starts.
-/// Additions to schema version 1 that an archive made before them lacks;
-/// each is idempotent.
+/// Bring an archive written by an earlier build of schema version 1 up to
+/// `schema.sql`: additions only (the `imports` table, `captures.import_id`,
+/// an index, views), each made once, under a write lock so that two
+/// processes opening the same archive do not both make them.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    if !needs_migration(conn)? {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = migrate_locked(conn);
+    conn.execute_batch(if done.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    done
+}
+
+fn needs_migration(conn: &Connection) -> rusqlite::Result<bool> {
+    Ok(!has_object(conn, "table", "imports")?
+        || !has_column(conn, "captures", "import_id")?
+        || !has_object(conn, "index", "captures_record")?
+        || !has_object(conn, "view", "v_seen")?
+        || !view_sql(conn, "v_reports")?.contains("k2.fetched_at"))
+}
+
+fn migrate_locked(conn: &Connection) -> rusqlite::Result<()> {
+    if !has_object(conn, "table", "imports")? {
+        conn.execute_batch(schema_statement("CREATE TABLE imports ("))?;
+        conn.execute_batch(schema_statement("CREATE INDEX imports_sha256 "))?;
+    }
+    if !has_column(conn, "captures", "import_id")? {
+        conn.execute_batch(
+            "ALTER TABLE captures ADD COLUMN import_id INTEGER REFERENCES imports(id)",
+        )?;
+    }
+    if !has_object(conn, "index", "captures_record")? {
+        conn.execute_batch(schema_statement("CREATE INDEX captures_record "))?;
+    }
+    if !view_sql(conn, "v_reports")?.contains("k2.fetched_at") {
+        conn.execute_batch("DROP VIEW IF EXISTS v_reports")?;
+        conn.execute_batch(schema_statement("CREATE VIEW v_reports AS"))?;
+    }
+    if !has_object(conn, "view", "v_seen")? {
+        conn.execute_batch(schema_statement("CREATE VIEW v_seen AS"))?;
+    }
+    Ok(())
+}
+
+fn has_object(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
+        params![kind, name],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        params![table, column],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+fn view_sql(conn: &Connection, name: &str) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT COALESCE(MAX(sql), '') FROM sqlite_master WHERE type = 'view' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+}
+
+/// One statement of `schema.sql`, from its first words to its `;`, so that
+/// a migration makes an object exactly as a new archive has it.
+fn schema_statement(start: &str) -> &'static str {
+    let Some(begin) = SCHEMA.find(start) else {
+        return "";
+    };
+    let rest = &SCHEMA[begin..];
+    let end = rest.find(";\n").map_or(rest.len(), |i| i + 1);
+    &rest[..end]
+}
+
+/// The scheduler's per-host index, which an archive made before it lacks.
+fn add_frontier_index(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("CREATE INDEX IF NOT EXISTS frontier_host ON frontier(host, last_run);")
 }
+
+/// Refuse a read-only archive before anything starts.
 
 pub fn check_writable(dir: &Path) -> Result<(), ArchiveError> {
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));

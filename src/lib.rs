@@ -11,6 +11,7 @@ pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
+pub mod import;
 pub mod pipeline;
 pub mod politeness;
 pub mod progress;

@@ -93,6 +93,19 @@ enum Command {
         #[arg(long)]
         archive: Option<PathBuf>,
     },
+    /// Import web archives others made (WARC, ARC, WACZ files, or directories
+    /// of them): keep each file byte for byte and derive the reports in it.
+    Import {
+        /// Files, or directories searched for *.warc[.gz], *.arc[.gz], *.wacz.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Name stored as the source of every imported capture.
+        #[arg(long)]
+        source: Option<String>,
+    },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
         /// Archive directory (default: the config's `archive`, else ./archive).
@@ -228,6 +241,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             );
             Ok(OK)
         }
+        Command::Import {
+            files,
+            archive,
+            source,
+        } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or(config.archive);
+            import(&dir, &files, source)
+        }
         Command::Reextract { archive } => {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or(config.archive);
@@ -242,6 +264,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+fn import(dir: &std::path::Path, files: &[PathBuf], source: Option<String>) -> anyhow::Result<u8> {
+    use nianbao::import;
+    let inputs = import::input_files(files)?;
+    if inputs.is_empty() {
+        eprintln!("no WARC, ARC or WACZ file found in the paths given");
+        return Ok(UNUSABLE);
+    }
+    let mut db = nianbao::archive::Archive::open(dir)
+        .with_context(|| format!("opening the archive in {}", dir.display()))?;
+    let outcomes = import::import(&mut db, &inputs, &import::ImportOptions { source })?;
+    let mut failed = false;
+    for o in &outcomes {
+        print!("{o}");
+        failed |= !o.bad.is_empty() || o.skipped.as_ref().is_some_and(|s| s.starts_with("not"));
+    }
+    let captures: u64 = outcomes.iter().map(|o| o.captures).sum();
+    let reports: u64 = outcomes.iter().map(|o| o.reports).sum();
+    println!(
+        "imported {} files: {captures} captures, {reports} reports",
+        outcomes.len()
+    );
+    Ok(if failed { FAILED } else { OK })
 }
 
 fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {

@@ -407,12 +407,24 @@ pub fn derive(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<Option<Analysis>, ArchiveError> {
-    let entity = fetch::entity(headers, body, PARSE_LIMIT);
-    let Some(analysis) = analyse_document(url, &entity, content_type) else {
+    let Some(analysis) = analyse_stored(url, headers, body, content_type) else {
         return Ok(None);
     };
     record_analysis(db, capture_id, &analysis)?;
     Ok(Some(analysis))
+}
+
+/// Decode + extract a stored body (still compressed if it was sent so),
+/// writing nothing: for a caller that decides from the reports whether the
+/// body is worth a capture (an import) before it indexes one.
+pub fn analyse_stored(
+    url: &str,
+    headers: &[(String, Vec<u8>)],
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Option<Analysis> {
+    let entity = fetch::entity(headers, body, PARSE_LIMIT);
+    analyse_document(url, &entity, content_type)
 }
 
 /// What was read out of one document.

@@ -22,6 +22,8 @@ pub enum ReextractError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Warc(#[from] WarcError),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
 }
 
 /// What a re-extraction changed.
@@ -94,6 +96,11 @@ pub fn reextract(archive: &mut Archive) -> Result<Changes, ReextractError> {
                 changes.unreadable.push((at, e.to_string()));
                 continue;
             }
+            Err(ReextractError::Import(e)) if !e.is_fatal() => {
+                let at = format!("{}@{}", snap.warc_file, snap.warc_offset);
+                changes.unreadable.push((at, e.to_string()));
+                continue;
+            }
             Err(e) => return Err(e),
         }
         let (new_cells, new_checks, _) = derived(archive, snap.capture_id)?;
@@ -122,6 +129,21 @@ fn snapshots(archive: &Archive) -> Result<Vec<Snapshot>, ReextractError> {
 
 /// Read a snapshot back and derive its rows again.
 fn rederive(archive: &mut Archive, snap: &Snapshot) -> Result<usize, ReextractError> {
+    if let Some(ex) = crate::import::stored_exchange(archive, snap.capture_id)? {
+        let content_type = snap.content_type.clone().or(ex.content_type);
+        let analysis = pipeline::derive(
+            archive,
+            snap.capture_id,
+            &ex.url,
+            &ex.headers,
+            &ex.body,
+            content_type.as_deref(),
+        )?;
+        if analysis.is_none() {
+            archive.replace_reports(snap.capture_id, &[])?;
+        }
+        return Ok(analysis.map_or(0, |a| a.reports.len()));
+    }
     let path = archive.warc_dir().join(&snap.warc_file);
     let record = warc::read_record(&path, snap.warc_offset)?;
     let (head, body) = record.http_parts();

@@ -28,10 +28,34 @@ CREATE TABLE captures (
     encoding_rejected TEXT,             -- declared labels the bytes contradicted (JSON)
     source            TEXT,             -- the configured source that led here, if any
     etag              TEXT,
-    last_modified     TEXT
+    last_modified     TEXT,
+    import_id         INTEGER REFERENCES imports(id) -- imported from another archive's file
 );
 CREATE INDEX captures_url ON captures(url, fetched_at);
 CREATE INDEX captures_digest ON captures(payload_digest);
+CREATE INDEX captures_record ON captures(warc_record_id);
+
+-- One row per file imported from a web archive made by others (`nianbao
+-- import`): a WARC or ARC file, a WACZ package, or a WARC inside a WACZ.
+-- The file is kept byte for byte at <archive>/warc/<stored_as>; its captures
+-- point at it (captures.warc_file = stored_as, captures.import_id = id).
+CREATE TABLE imports (
+    id           INTEGER PRIMARY KEY,
+    file_name    TEXT NOT NULL,    -- the original file's name (in a WACZ: its path in the package)
+    sha256       TEXT NOT NULL,    -- of the original file, hex
+    size         INTEGER NOT NULL, -- bytes
+    stored_as    TEXT NOT NULL,    -- the copy, relative to <archive>/warc/
+    format       TEXT NOT NULL,    -- warc | arc | wacz
+    compression  TEXT NOT NULL,    -- gzip-record | gzip-stream | none | zip
+    writer       TEXT,             -- the software its warcinfo (ARC: file header, WACZ: datapackage) names
+    parent       INTEGER REFERENCES imports(id), -- the WACZ a WARC came in
+    source       TEXT,             -- --source given to the import
+    imported_at  TEXT NOT NULL,    -- UTC, ISO 8601
+    records      INTEGER NOT NULL DEFAULT 0, -- records read
+    captures     INTEGER NOT NULL DEFAULT 0, -- captures indexed (report pages, attachments, their revisits)
+    bad_records  INTEGER NOT NULL DEFAULT 0  -- records skipped as unreadable (each in failures, kind 'import')
+);
+CREATE INDEX imports_sha256 ON imports(sha256);
 
 -- One row per annual report found in a capture.
 CREATE TABLE reports (
@@ -123,7 +147,8 @@ CREATE INDEX frontier_source ON frontier(source, kind);
 -- identities: all_hold (every check held) | some_broken (at least one broken)
 -- | partly_checked (none broken, some not checkable) | not_checkable (no
 -- check could be evaluated). latest: 1 when no later capture of the same URL
--- yielded reports (a re-crawl supersedes it otherwise).
+-- yielded reports (a re-crawl supersedes it otherwise); captures are ordered
+-- by capture time, so that an older capture imported later is not latest.
 CREATE VIEW v_reports AS
 SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
        r.year, r.format,
@@ -139,7 +164,8 @@ SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
             WHEN COALESCE(s.held, 0) > 0 THEN 'partly_checked'
             ELSE 'not_checkable' END AS identities,
        NOT EXISTS (SELECT 1 FROM captures k2 JOIN reports r2 ON r2.capture_id = k2.id
-                   WHERE k2.url = k.url AND k2.id > k.id) AS latest,
+                   WHERE k2.url = k.url
+                     AND (k2.fetched_at, k2.id) > (k.fetched_at, k.id)) AS latest,
        r.notes
 FROM reports r
 JOIN captures k ON k.id = r.capture_id
@@ -168,5 +194,15 @@ SELECT v.report_id, v.agency, v.source, v.year, v.format,
        v.url, v.fetched_at, v.warc_record_id, v.latest
 FROM checks k
 JOIN v_reports v ON v.report_id = k.report_id;
+
+-- One row per URL that yielded reports: when it was first and last seen
+-- served (a 2xx capture or a revisit, crawled or imported), and how often.
+CREATE VIEW v_seen AS
+SELECT k.url, MIN(k.fetched_at) AS first_seen, MAX(k.fetched_at) AS last_seen,
+       COUNT(*) AS captures, COUNT(k.import_id) AS imported
+FROM captures k
+WHERE (k.status BETWEEN 200 AND 299 OR k.record_type = 'revisit')
+  AND k.url IN (SELECT k3.url FROM captures k3 JOIN reports r ON r.capture_id = k3.id)
+GROUP BY k.url;
 
 PRAGMA user_version = 1;

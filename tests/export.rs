@@ -913,8 +913,10 @@ fn sha256_hex(data: &[u8]) -> String {
 async fn an_archive_without_the_views_is_exported_through_temporary_ones() {
     let built = build_archive().await;
     let conn = Connection::open(built.dir.join("nianbao.sqlite")).unwrap();
-    conn.execute_batch("DROP VIEW v_checks; DROP VIEW v_cells; DROP VIEW v_reports;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP VIEW v_checks; DROP VIEW v_cells; DROP VIEW v_reports; DROP VIEW v_seen;",
+    )
+    .unwrap();
     drop(conn);
     let out = built.dir.parent().unwrap().join("out-noviews");
     let manifest = export::export(&options(&built, &out, OutputFormat::Csv)).unwrap();
