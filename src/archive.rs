@@ -120,6 +120,8 @@ impl Archive {
         if version == 0 {
             conn.execute_batch(&format!("BEGIN; {SCHEMA} COMMIT;"))
                 .map_err(sql)?;
+        } else {
+            migrate(&conn).map_err(sql)?;
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -268,6 +270,37 @@ impl Archive {
             .map_err(|e| self.err(e))
     }
 
+    /// Store the configured sources (agency name, region, start pages), so
+    /// that views and exports know a capture's region without the config.
+    pub fn record_sources(&self, sources: &[crate::config::Source]) -> Result<(), ArchiveError> {
+        let now = crate::warc::warc_date(chrono::Utc::now());
+        for s in sources {
+            let start: Vec<&str> = s.start.iter().map(|u| u.as_str()).collect();
+            let start = serde_json::to_string(&start).unwrap_or_else(|_| "[]".into());
+            self.conn
+                .execute(
+                    "INSERT INTO sources (name, region, start, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (name) DO UPDATE SET region = excluded.region,
+                       start = excluded.start, updated_at = excluded.updated_at",
+                    params![s.name, s.region, start, now],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The detail of the latest failure recorded for `url`, if any.
+    pub fn last_failure(&self, url: &str) -> Result<Option<String>, ArchiveError> {
+        self.conn
+            .query_row(
+                "SELECT detail FROM failures WHERE url = ?1 ORDER BY id DESC LIMIT 1",
+                [url],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Record a failed attempt.
     pub fn insert_failure(
         &self,
@@ -344,6 +377,116 @@ fn insert_report(
         ])?;
     }
     Ok(report_id)
+}
+
+/// The views of `schema.sql`, in dependency order.
+pub const VIEWS: [&str; 3] = ["v_reports", "v_cells", "v_checks"];
+
+/// The format codes an earlier nianbao stored, and what they are now: codes
+/// that no CSV reader takes for a number.
+const FORMAT_RENAMES: [(&str, &str); 3] = [
+    ("2019", "f2019"),
+    ("2021", "f2021"),
+    ("pre-2019", "pre2019"),
+];
+
+/// The statement of `schema.sql` that begins with `head` (e.g.
+/// `CREATE VIEW v_cells AS`), up to and including its `;`.
+pub fn schema_statement(head: &str) -> Option<&'static str> {
+    let start = SCHEMA.find(head)?;
+    let end = SCHEMA.get(start..)?.find(";\n")? + start + 1;
+    SCHEMA.get(start..end)
+}
+
+/// Bring an archive an earlier nianbao wrote up to `schema.sql`, additively
+/// and idempotently: the `sources` table, the format codes, the views. Writes
+/// nothing when the archive is current, so a current read-only archive opens.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut steps = String::new();
+    let has_sources: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_sources {
+        steps.push_str(schema_statement("CREATE TABLE sources").unwrap_or_default());
+        steps.push('\n');
+    }
+    let old_formats: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM reports WHERE format IN ('2019', '2021', 'pre-2019'))",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_formats {
+        for (old, new) in FORMAT_RENAMES {
+            steps.push_str(&format!(
+                "UPDATE reports SET format = '{new}' WHERE format = '{old}';\n"
+            ));
+        }
+    }
+    if views_outdated(conn)? {
+        for name in VIEWS.iter().rev() {
+            steps.push_str(&format!("DROP VIEW IF EXISTS {name};\n"));
+        }
+        for name in VIEWS {
+            steps.push_str(schema_statement(&format!("CREATE VIEW {name} AS")).unwrap_or_default());
+            steps.push('\n');
+        }
+    }
+    if steps.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{steps}COMMIT;"))
+}
+
+/// True when a stored view differs from `schema.sql`.
+fn views_outdated(conn: &Connection) -> rusqlite::Result<bool> {
+    for name in VIEWS {
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let wanted =
+            schema_statement(&format!("CREATE VIEW {name} AS")).map(|s| s.trim_end_matches(';'));
+        // A missing view is left missing (readers make a temporary one);
+        // one that differs is an earlier nianbao's and is replaced.
+        if stored.is_some() && stored.as_deref() != wanted {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Open the database in `dir` just long enough to [`migrate`] it, for
+/// readers that open it read-only afterwards. No database: nothing to do.
+pub fn upgrade(dir: &Path) -> Result<(), ArchiveError> {
+    let db_path = dir.join(DB_FILE);
+    if !db_path.is_file() {
+        return Ok(());
+    }
+    let sql = |source| ArchiveError::Sqlite {
+        path: db_path.clone(),
+        source,
+    };
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match Connection::open_with_flags(&db_path, flags) {
+        Ok(c) => c,
+        // A read-only copy cannot be upgraded; the reader says what it lacks.
+        Err(_) => return Ok(()),
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(sql)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    if version != SCHEMA_VERSION {
+        return Ok(());
+    }
+    migrate(&conn).map_err(sql)
 }
 
 /// Refuse a read-only archive before anything starts.

@@ -114,6 +114,9 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         tracing::info!(run = run.id, "resuming the interrupted run");
     }
     seed(&store, &sources)?;
+    lock_db(&store)?
+        .record_sources(&config.sources)
+        .map_err(PipelineError::from)?;
     let ctx = Arc::new(Ctx {
         politeness: Politeness::new(politeness::Settings {
             interval: config.crawl.per_host_interval,
@@ -353,12 +356,16 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<(), CrawlError> {
             return Ok(frontier::defer(lock_db(&ctx.store)?.conn(), &item.url, at)?);
         }
         Verdict::Unavailable => {
-            return ctx.fail(
-                &item,
-                "robots_unavailable",
-                "robots.txt could not be read",
-                None,
-            );
+            // Name the cause (the host does not resolve, refused, …).
+            let robots = politeness::robots_url(&url).map(|u| u.to_string());
+            let cause = lock_db(&ctx.store)?
+                .last_failure(robots.as_deref().unwrap_or_default())
+                .map_err(PipelineError::from)?;
+            let detail = match cause {
+                Some(cause) => format!("robots.txt could not be read: {cause}"),
+                None => "robots.txt could not be read".to_string(),
+            };
+            return ctx.fail(&item, "robots_unavailable", &detail, None);
         }
     }
     claim.wait_turn().await;
