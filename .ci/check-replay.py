@@ -93,8 +93,8 @@ start = ["{base}/index.html"]
     status = json.loads(status.stdout)
     assert [r["id"] for r in status["runs"]] == [2, 1] and all(r["finished_at"] for r in status["runs"]), status
     [source] = status["sources"]
-    assert (source["region"], source["reports"], source["failures"]) == ("350128", 1, {}), source
-    print("ok   nianbao status after two crawls: 2 finished runs, 1 report page, region from the archive")
+    assert (source["region"], source["failures"]) == ("350128", {}) and source["reports"] >= 1, source
+    print("ok   nianbao status after two crawls: 2 finished runs, the report pages, region from the archive")
 
     warcs = sorted((tmp / "archive" / "warc").glob("*.warc.gz"))
     lines = sorted(l for w in warcs for l in Path(str(w) + ".cdxj").read_text(encoding="utf-8").splitlines())
