@@ -1,5 +1,7 @@
-"""Load the exports the tests wrote with pandas and pyarrow, and compare the
-CDXJ nianbao wrote with what cdxj-indexer writes for the same WARC files.
+"""Load the exports the tests wrote with pandas, pyarrow, polars and DuckDB
+(their default readers, checking the types they infer against
+datapackage.json), and compare the CDXJ nianbao wrote with what
+cdxj-indexer writes for the same WARC files.
 
 Usage: python3 .ci/check-export.py target/tmp/ci-export
 """
@@ -10,7 +12,9 @@ import math
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from cdxj_indexer.main import write_cdx_index
@@ -58,12 +62,17 @@ def row_counts():
 def parquet_types():
     schema = pq.read_schema(ROOT / "parquet" / "cells.parquet")
     assert schema.field("report_id").type == pa.int64()
-    assert schema.field("value").type == pa.float64()
+    assert schema.field("value").type == pa.int64()
+    assert schema.field("amount").type == pa.decimal128(20, 4), schema.field("amount").type
     assert schema.field("raw").type == pa.string()
     assert schema.field("latest").type == pa.bool_()
     assert schema.field("fetched_at").type == pa.timestamp("us", tz="UTC"), schema.field("fetched_at").type
     checks = pq.read_schema(ROOT / "parquet" / "checks.parquet")
     assert checks.field("holds").type == pa.bool_()
+    assert checks.field("difference").type == pa.int64()
+    wide = pq.read_schema(ROOT / "parquet" / "wide_proactive.parquet")
+    assert wide.field("procurement.amount").type == pa.decimal128(20, 4)
+    assert pq.read_schema(ROOT / "parquet" / "wide_requests.parquet").field("new.total").type == pa.int64()
 
 
 def hand_picked(fmt):
@@ -75,7 +84,8 @@ def hand_picked(fmt):
         assert pick("requests", "new", "total").region == "310109"
         assert pick("requests", "new", "total").year == 2020
         money = pick("proactive", "procurement", "amount")
-        assert (money.value, money.unit, money.raw) == (67552.91, "wan_yuan", "67552.91(万元)"), money
+        assert (float(money.amount), money.unit, money.raw) == (67552.91, "wan_yuan", "67552.91(万元)"), money
+        assert pd.isna(money.value), money
         blank = pick("requests", "new", "legal.research")
         assert math.isnan(blank.value) and blank.raw == "—", blank
         assert pick("appeals", "all", "review.total").identities == "some_broken"
@@ -94,6 +104,8 @@ def formats_agree():
         frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True).dt.as_unit("us")
         for col in ("agency", "region", "unit", "raw", "format", "source"):
             frame[col] = frame[col].astype("string")
+        frame["amount"] = frame["amount"].astype("float64")
+        frame["value"] = frame["value"].astype("float64")
         return frame.sort_values(["report_id", "table", "row", "col"]).reset_index(drop=True)
     csv, parquet, jsonl = (norm(load(f, "cells")) for f in ("csv", "parquet", "jsonl"))
     pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
@@ -139,11 +151,64 @@ def cdxj_matches_cdxj_indexer():
             assert (j["digest"], j["url"], int(j["length"])) == (digest, uri, length), (j, digest, uri, length)
 
 
+# Table Schema type -> what each default reader must infer for a column holding values.
+POLARS = {"integer": {pl.Int64}, "number": {pl.Float64}, "boolean": {pl.Boolean},
+          "string": {pl.String}, "datetime": {pl.String, pl.Datetime}}
+DUCKDB = {"integer": {"BIGINT"}, "number": {"DOUBLE"}, "boolean": {"BOOLEAN"},
+          "string": {"VARCHAR"}, "datetime": {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "VARCHAR"}}
+
+
+def package():
+    return json.loads((ROOT / "csv" / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def default_readers_infer_the_schema():
+    """polars.read_csv and DuckDB's read_csv_auto, with no options, read every
+    CSV file and take each non-empty column for its datapackage.json type."""
+    con = duckdb.connect()
+    for resource in package()["resources"]:
+        path = ROOT / "csv" / resource["path"]
+        frame = pl.read_csv(path)
+        rel = con.sql(f"SELECT * FROM read_csv_auto('{path}')")
+        duck = dict(zip(rel.columns, (str(t) for t in rel.types)))
+        fields = resource["schema"]["fields"]
+        assert frame.columns == [f["name"] for f in fields], (path, frame.columns)
+        for f in fields:
+            name, kind = f["name"], f["type"]
+            if frame[name].null_count() == len(frame):
+                continue  # no value to infer a type from
+            if kind == "string" and name not in ("format", "identities", "table", "row", "col"):
+                # Text that happens to be all digits (region codes, raw cells)
+                # reads as a number; datapackage.json says it is text.
+                continue
+            assert frame.schema[name] in POLARS[kind], (resource["path"], name, kind, frame.schema[name])
+            assert duck[name] in DUCKDB[kind], (resource["path"], name, kind, duck[name])
+    cells = pl.read_csv(ROOT / "csv" / "cells.csv")
+    hk = cells.filter(pl.col("agency").str.contains("虹口") & pl.col("latest"))
+    new_total = hk.filter((pl.col("table") == "requests") & (pl.col("row") == "new") & (pl.col("col") == "total"))
+    assert new_total["value"].to_list() == [1134], new_total
+    assert set(cells["format"].to_list()) == {"f2019", "f2021", "pre2019"}, set(cells["format"].to_list())
+    money = con.sql(f"""SELECT amount, unit FROM read_csv_auto('{ROOT / "csv" / "cells.csv"}')
+                        WHERE "table" = 'proactive' AND "row" = 'procurement' AND latest""").fetchall()
+    assert money and all(m == (67552.91, "wan_yuan") for m in money), money
+
+
+def datapackage_describes_the_files():
+    for resource in package()["resources"]:
+        data = (ROOT / "csv" / resource["path"]).read_bytes()
+        assert resource["bytes"] == len(data), resource["path"]
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest(), resource["path"]
+    names = {r["path"] for r in package()["resources"]}
+    assert {"cells.csv", "reports.csv", "checks.csv", "captures.csv", "codebook.csv"} <= names, names
+
+
 check("row counts and checksums match the manifests", row_counts)
 check("parquet columns have real types", parquet_types)
 for fmt in ("csv", "parquet", "jsonl"):
     check(f"hand-picked values in {fmt}", hand_picked(fmt))
 check("csv, parquet and jsonl hold the same cells", formats_agree)
+check("datapackage.json sizes and hashes match the CSV files", datapackage_describes_the_files)
+check("polars.read_csv and DuckDB read_csv_auto infer the datapackage types", default_readers_infer_the_schema)
 check("the codebook names every standard code", codebook_names_every_code)
 check("CDXJ equals cdxj-indexer's, offsets/lengths/digests point at the records", cdxj_matches_cdxj_indexer)
 print(f"check-export: {passed} passed, 0 failed")

@@ -142,12 +142,14 @@ impl Archive {
         if version == 0 {
             conn.execute_batch(&format!("BEGIN; {SCHEMA} COMMIT;"))
                 .map_err(sql)?;
+        } else {
+            migrate_imports(&conn).map_err(sql)?;
+            migrate(&conn).map_err(sql)?;
         }
         crate::frontier::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         crate::cookies::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         add_missing_columns(&conn).map_err(sql)?;
         add_frontier_index(&conn).map_err(sql)?;
-        migrate(&conn).map_err(sql)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             db_path,
@@ -297,6 +299,37 @@ impl Archive {
             .map_err(|e| self.err(e))
     }
 
+    /// Store the configured sources (agency name, region, start pages), so
+    /// that views and exports know a capture's region without the config.
+    pub fn record_sources(&self, sources: &[crate::config::Source]) -> Result<(), ArchiveError> {
+        let now = crate::warc::warc_date(chrono::Utc::now());
+        for s in sources {
+            let start: Vec<&str> = s.start.iter().map(|u| u.as_str()).collect();
+            let start = serde_json::to_string(&start).unwrap_or_else(|_| "[]".into());
+            self.conn
+                .execute(
+                    "INSERT INTO sources (name, region, start, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (name) DO UPDATE SET region = excluded.region,
+                       start = excluded.start, updated_at = excluded.updated_at",
+                    params![s.name, s.region, start, now],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The detail of the latest failure recorded for `url`, if any.
+    pub fn last_failure(&self, url: &str) -> Result<Option<String>, ArchiveError> {
+        self.conn
+            .query_row(
+                "SELECT detail FROM failures WHERE url = ?1 ORDER BY id DESC LIMIT 1",
+                [url],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Record a failed attempt.
     pub fn insert_failure(
         &self,
@@ -380,7 +413,7 @@ fn insert_report(
 /// `schema.sql`: additions only (the `imports` table, `captures.import_id`,
 /// an index, views), each made once, under a write lock so that two
 /// processes opening the same archive do not both make them.
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+fn migrate_imports(conn: &Connection) -> rusqlite::Result<()> {
     if !needs_migration(conn)? {
         return Ok(());
     }
@@ -400,8 +433,8 @@ fn needs_migration(conn: &Connection) -> rusqlite::Result<bool> {
 
 fn migrate_locked(conn: &Connection) -> rusqlite::Result<()> {
     if !has_object(conn, "table", "imports")? {
-        conn.execute_batch(schema_statement("CREATE TABLE imports ("))?;
-        conn.execute_batch(schema_statement("CREATE INDEX imports_sha256 "))?;
+        conn.execute_batch(schema_text("CREATE TABLE imports ("))?;
+        conn.execute_batch(schema_text("CREATE INDEX imports_sha256 "))?;
     }
     if !has_column(conn, "captures", "import_id")? {
         conn.execute_batch(
@@ -409,14 +442,14 @@ fn migrate_locked(conn: &Connection) -> rusqlite::Result<()> {
         )?;
     }
     if !has_object(conn, "index", "captures_record")? {
-        conn.execute_batch(schema_statement("CREATE INDEX captures_record "))?;
+        conn.execute_batch(schema_text("CREATE INDEX captures_record "))?;
     }
     if !view_sql(conn, "v_reports")?.contains("k2.fetched_at") {
         conn.execute_batch("DROP VIEW IF EXISTS v_reports")?;
-        conn.execute_batch(schema_statement("CREATE VIEW v_reports AS"))?;
+        conn.execute_batch(schema_text("CREATE VIEW v_reports AS"))?;
     }
     if !has_object(conn, "view", "v_seen")? {
-        conn.execute_batch(schema_statement("CREATE VIEW v_seen AS"))?;
+        conn.execute_batch(schema_text("CREATE VIEW v_seen AS"))?;
     }
     Ok(())
 }
@@ -449,7 +482,7 @@ fn view_sql(conn: &Connection, name: &str) -> rusqlite::Result<String> {
 
 /// One statement of `schema.sql`, from its first words to its `;`, so that
 /// a migration makes an object exactly as a new archive has it.
-fn schema_statement(start: &str) -> &'static str {
+fn schema_text(start: &str) -> &'static str {
     let Some(begin) = SCHEMA.find(start) else {
         return "";
     };
@@ -461,6 +494,116 @@ fn schema_statement(start: &str) -> &'static str {
 /// The scheduler's per-host index, which an archive made before it lacks.
 fn add_frontier_index(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("CREATE INDEX IF NOT EXISTS frontier_host ON frontier(host, last_run);")
+}
+
+/// The views of `schema.sql`, in dependency order.
+pub const VIEWS: [&str; 3] = ["v_reports", "v_cells", "v_checks"];
+
+/// The format codes an earlier nianbao stored, and what they are now: codes
+/// that no CSV reader takes for a number.
+const FORMAT_RENAMES: [(&str, &str); 3] = [
+    ("2019", "f2019"),
+    ("2021", "f2021"),
+    ("pre-2019", "pre2019"),
+];
+
+/// The statement of `schema.sql` that begins with `head` (e.g.
+/// `CREATE VIEW v_cells AS`), up to and including its `;`.
+pub fn schema_statement(head: &str) -> Option<&'static str> {
+    let start = SCHEMA.find(head)?;
+    let end = SCHEMA.get(start..)?.find(";\n")? + start + 1;
+    SCHEMA.get(start..end)
+}
+
+/// Bring an archive an earlier nianbao wrote up to `schema.sql`, additively
+/// and idempotently: the `sources` table, the format codes, the views. Writes
+/// nothing when the archive is current, so a current read-only archive opens.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut steps = String::new();
+    let has_sources: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_sources {
+        steps.push_str(schema_statement("CREATE TABLE sources").unwrap_or_default());
+        steps.push('\n');
+    }
+    let old_formats: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM reports WHERE format IN ('2019', '2021', 'pre-2019'))",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_formats {
+        for (old, new) in FORMAT_RENAMES {
+            steps.push_str(&format!(
+                "UPDATE reports SET format = '{new}' WHERE format = '{old}';\n"
+            ));
+        }
+    }
+    if views_outdated(conn)? {
+        for name in VIEWS.iter().rev() {
+            steps.push_str(&format!("DROP VIEW IF EXISTS {name};\n"));
+        }
+        for name in VIEWS {
+            steps.push_str(schema_statement(&format!("CREATE VIEW {name} AS")).unwrap_or_default());
+            steps.push('\n');
+        }
+    }
+    if steps.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{steps}COMMIT;"))
+}
+
+/// True when a stored view differs from `schema.sql`.
+fn views_outdated(conn: &Connection) -> rusqlite::Result<bool> {
+    for name in VIEWS {
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let wanted =
+            schema_statement(&format!("CREATE VIEW {name} AS")).map(|s| s.trim_end_matches(';'));
+        // A missing view is left missing (readers make a temporary one);
+        // one that differs is an earlier nianbao's and is replaced.
+        if stored.is_some() && stored.as_deref() != wanted {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Open the database in `dir` just long enough to [`migrate`] it, for
+/// readers that open it read-only afterwards. No database: nothing to do.
+pub fn upgrade(dir: &Path) -> Result<(), ArchiveError> {
+    let db_path = dir.join(DB_FILE);
+    if !db_path.is_file() {
+        return Ok(());
+    }
+    let sql = |source| ArchiveError::Sqlite {
+        path: db_path.clone(),
+        source,
+    };
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match Connection::open_with_flags(&db_path, flags) {
+        Ok(c) => c,
+        // A read-only copy cannot be upgraded; the reader says what it lacks.
+        Err(_) => return Ok(()),
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(sql)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    if version != SCHEMA_VERSION {
+        return Ok(());
+    }
+    migrate(&conn).map_err(sql)
 }
 
 /// Refuse a read-only archive before anything starts.

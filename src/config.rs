@@ -13,7 +13,8 @@ use crate::fetch::FetchConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    // The OS error is the source: printed once, by whoever prints the chain.
+    #[error("cannot read config {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

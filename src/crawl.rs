@@ -142,6 +142,9 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         tracing::info!(run = run.id, "resuming the interrupted run");
     }
     seed(&store, &sources)?;
+    lock_db(&store)?
+        .record_sources(&config.sources)
+        .map_err(PipelineError::from)?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let ctx = Arc::new(Ctx {
         politeness: Politeness::new(politeness::Settings {
@@ -490,8 +493,18 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
             return Ok(visited);
         }
         Verdict::Unavailable => {
-            let detail = "robots.txt could not be read";
-            ctx.fail(&item, "robots_unavailable", detail, None).await?;
+            // Name the cause (the host does not resolve, refused, …).
+            let robots = politeness::robots_url(&url)
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let cause = ctx
+                .db(move |db| Ok(db.last_failure(&robots).map_err(PipelineError::from)?))
+                .await?;
+            let detail = match cause {
+                Some(cause) => format!("robots.txt could not be read: {cause}"),
+                None => "robots.txt could not be read".to_string(),
+            };
+            ctx.fail(&item, "robots_unavailable", &detail, None).await?;
             return Ok(visited);
         }
     }

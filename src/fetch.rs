@@ -50,7 +50,9 @@ pub enum FetchError {
     Scheme { url: String },
     #[error("{url}: timed out ({stage})")]
     Timeout { url: String, stage: &'static str },
-    #[error("{url}: cannot connect: {detail}")]
+    /// `detail` names the cause: a name that does not resolve, a refused
+    /// connection, or the transport's own words.
+    #[error("{url}: {detail}")]
     Connect { url: String, detail: String },
     #[error("{url}: request failed: {detail}")]
     Http { url: String, detail: String },
@@ -357,9 +359,36 @@ fn classify(url: &Url, e: &reqwest::Error) -> FetchError {
             stage: "connecting or reading",
         }
     } else if e.is_connect() {
-        FetchError::Connect { url, detail }
+        let host = e
+            .url()
+            .and_then(|u| u.host_str())
+            .unwrap_or_default()
+            .to_string();
+        FetchError::Connect {
+            url,
+            detail: connect_cause(&host, &detail),
+        }
     } else {
         FetchError::Http { url, detail }
+    }
+}
+
+/// Why a connection failed, in words that point at the fix.
+pub fn connect_cause(host: &str, chain: &str) -> String {
+    let lower = chain.to_ascii_lowercase();
+    let unresolved = [
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]
+    .iter()
+    .any(|m| lower.contains(m));
+    if unresolved {
+        format!("cannot resolve {host} (DNS lookup failed) — is the network up and the name right?")
+    } else if lower.contains("connection refused") {
+        format!("{host} refused the connection — is the server up, and on this port?")
+    } else {
+        format!("cannot connect: {chain}")
     }
 }
 

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod politeness;
 pub mod progress;
 pub mod reextract;
+pub mod status;
 pub mod summary;
 pub mod warc;
 pub mod writer;

@@ -34,6 +34,10 @@ struct Cli {
     /// The run configuration.
     #[arg(long, global = true, default_value = "config/nianbao.toml")]
     config: PathBuf,
+    /// Log lines as text (coloured only on a terminal, never with NO_COLOR
+    /// set) or as one JSON object per line, for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,6 +110,17 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
+    /// What the archive holds and how the last runs went: runs, per source
+    /// reports, blocked pages, failures by kind, last crawled; what is due;
+    /// the archive's size. Exit code 1 when the last run failed or did not finish.
+    Status {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
         /// Archive directory (default: the config's `archive`, else ./archive).
@@ -117,11 +132,19 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
     Csv,
     Parquet,
     Jsonl,
+    /// A WACZ package of the WARC records (for ReplayWeb.page, pywb).
+    Wacz,
 }
 
 /// Flags of `crawl`; each overrides the config file.
@@ -155,7 +178,7 @@ fn main() -> ExitCode {
     // A crawl run by a timer or cron logs what it does; on a terminal the
     // progress bar says it and only warnings are logged.
     let unattended = matches!(cli.command, Command::Crawl(_)) && !std::io::stderr().is_terminal();
-    init_logging(if unattended { "info" } else { "warn" });
+    init_logging(if unattended { "info" } else { "warn" }, cli.log_format);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -165,18 +188,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NIANBAO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        LogFormat::Text => builder.with_ansi(colour()).try_init(),
+    };
+}
+
+/// Colour codes only for a person at a terminal: not into files or pipes
+/// (cron, systemd), and never when `NO_COLOR` is set (no-color.org).
+fn colour() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !no_color
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Crawl(args) => crawl(Config::load(&cli.config)?, args),
+        Command::Crawl(args) => {
+            if !cli.config.exists() {
+                anyhow::bail!(
+                    "no config at {path}: start one from the example (`cp config/example.toml {path}`, then name your [[sources]]), or pass --config FILE",
+                    path = cli.config.display()
+                );
+            }
+            crawl(Config::load(&cli.config)?, args)
+        }
         Command::Fetch {
             url,
             title,
@@ -209,6 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ExportFormat::Csv => OutputFormat::Csv,
                 ExportFormat::Parquet => OutputFormat::Parquet,
                 ExportFormat::Jsonl => OutputFormat::Jsonl,
+                ExportFormat::Wacz => OutputFormat::Wacz,
             };
             let opts = ExportOptions {
                 archive: archive.unwrap_or_else(|| config.archive.clone()),
@@ -228,6 +270,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 progress: true,
             };
             run_export(&opts)
+        }
+        Command::Status { archive, json } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or(config.archive);
+            let status = nianbao::status::read(&dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", status.render());
+            }
+            Ok(if status.last_run_ok() { OK } else { FAILED })
         }
         Command::Index { archive, force } => {
             let config = load_config_if_present(&cli.config)?;
@@ -298,15 +351,19 @@ fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {
     for f in &manifest.files {
         println!("{:>10} rows  {}", f.rows, opts.out.join(&f.name).display());
     }
+    let reports = match opts.format {
+        OutputFormat::Wacz => manifest.rows("wacz"),
+        _ => manifest.rows("reports"),
+    };
     println!(
         "exported {} of {} reports ({} cells) in {:.1}s; manifest: {}",
-        manifest.rows("reports"),
+        reports,
         manifest.archive.reports,
         manifest.rows("cells"),
         manifest.elapsed_seconds,
         opts.out.join("manifest.json").display()
     );
-    if manifest.rows("reports") == 0 {
+    if reports == 0 {
         eprintln!("no report matches: check --year, --agency, --region and --archive");
         return Ok(FAILED);
     }

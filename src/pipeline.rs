@@ -522,7 +522,15 @@ fn snapshot(
                 date: f.date,
                 ip: f.ip,
                 request_head: &f.request_head,
-                response_head: &f.response_head,
+                // A 304's revisit holds no HTTP message, so that replay tools
+                // serve the status, headers and payload of the capture it
+                // refers to (ARCHITECTURE.md, "Choices"); the 304 head is
+                // kept in the capture row.
+                response_head: if f.status == 304 {
+                    &[]
+                } else {
+                    &f.response_head
+                },
                 profile,
                 payload_digest: &p.payload_digest,
                 refers_to_uri: &p.url,

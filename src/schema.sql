@@ -64,7 +64,7 @@ CREATE TABLE reports (
     ordinal           INTEGER NOT NULL, -- position among the reports of that capture
     title             TEXT NOT NULL,
     year              INTEGER,
-    format            TEXT NOT NULL,    -- 2019 | 2021 | pre-2019 | unknown
+    format            TEXT NOT NULL,    -- f2019 | f2021 | pre2019 | unknown
     agency            TEXT,             -- as printed
     extractor_version TEXT NOT NULL,
     notes             TEXT NOT NULL DEFAULT '[]', -- JSON list of extraction findings
@@ -118,6 +118,16 @@ CREATE TABLE runs (
     failures_before INTEGER NOT NULL  -- max(failures.id) when it began
 );
 
+-- One row per configured source (a publishing agency, `[[sources]]` of the
+-- config), as the last crawl that named it saw it: the views and exports
+-- take a capture's region from here, so they need no config.
+CREATE TABLE sources (
+    name       TEXT PRIMARY KEY, -- the agency as it names itself; captures.source
+    region     TEXT,             -- 行政区划代码, when configured
+    start      TEXT NOT NULL DEFAULT '[]', -- JSON list of start URLs
+    updated_at TEXT NOT NULL     -- UTC, ISO 8601: the crawl that wrote this row
+);
+
 -- The crawl frontier: every URL a crawl knows of, canonicalised, once.
 -- A URL is due in run R while last_run is NULL or below R.
 CREATE TABLE frontier (
@@ -151,7 +161,7 @@ CREATE INDEX frontier_source ON frontier(source, kind);
 -- by capture time, so that an older capture imported later is not latest.
 CREATE VIEW v_reports AS
 SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
-       r.year, r.format,
+       src.region, r.year, r.format,
        k.url, k.fetched_at, k.status, k.warc_file, k.warc_offset, k.warc_length,
        k.warc_record_id, k.payload_digest, k.encoding, k.encoding_decision,
        r.extractor_version,
@@ -169,6 +179,7 @@ SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
        r.notes
 FROM reports r
 JOIN captures k ON k.id = r.capture_id
+LEFT JOIN sources src ON src.name = k.source
 LEFT JOIN (SELECT report_id, COUNT(*) AS cells FROM cells GROUP BY report_id) n
        ON n.report_id = r.id
 LEFT JOIN (SELECT report_id, SUM(holds = 1) AS held, SUM(holds = 0) AS broken,
@@ -178,7 +189,7 @@ LEFT JOIN (SELECT report_id, SUM(holds = 1) AS held, SUM(holds = 0) AS broken,
 
 -- Every figure with its report and provenance.
 CREATE VIEW v_cells AS
-SELECT v.report_id, v.agency, v.source, v.year, v.format, v.title,
+SELECT v.report_id, v.agency, v.source, v.region, v.year, v.format, v.title,
        c.table_code AS "table", c.row_code AS "row", c.col_code AS col,
        c.value, c.raw, c.unit, c.standard, c.label,
        v.url, v.fetched_at, v.warc_file, v.warc_offset, v.warc_length,
@@ -188,7 +199,7 @@ JOIN v_reports v ON v.report_id = c.report_id;
 
 -- Every identity result with its report; difference = left - right.
 CREATE VIEW v_checks AS
-SELECT v.report_id, v.agency, v.source, v.year, v.format,
+SELECT v.report_id, v.agency, v.source, v.region, v.year, v.format,
        k.identity, k.col, k.holds, k.left_value, k.right_value,
        k.left_value - k.right_value AS difference,
        v.url, v.fetched_at, v.warc_record_id, v.latest

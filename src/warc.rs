@@ -229,8 +229,10 @@ impl WarcWriter {
             ("WARC-Refers-To-Target-URI", rv.refers_to_uri.to_string()),
             ("WARC-Refers-To-Date", rv.refers_to_date.to_string()),
             ("WARC-Payload-Digest", rv.payload_digest.to_string()),
-            ("Content-Type", "application/http; msgtype=response".into()),
         ];
+        if !rv.response_head.is_empty() {
+            headers.push(("Content-Type", "application/http; msgtype=response".into()));
+        }
         if let Some(refers) = rv.refers_to_record {
             headers.push(("WARC-Refers-To", refers.to_string()));
         }

@@ -98,7 +98,7 @@ async fn fetch_archives_a_gbk_report_and_prints_its_tables() {
     assert_eq!(
         count(
             &db,
-            "SELECT COUNT(*) FROM reports WHERE year = 2019 AND format = '2019'"
+            "SELECT COUNT(*) FROM reports WHERE year = 2019 AND format = 'f2019'"
         ),
         1
     );
@@ -183,7 +183,7 @@ async fn extract_json_finds_the_four_aggregated_reports() {
     years.sort();
     assert_eq!(years, vec![2017, 2018, 2019, 2020]);
     let r2019 = reports.iter().find(|r| r["year"] == 2019).unwrap();
-    assert_eq!(r2019["format"], "2019");
+    assert_eq!(r2019["format"], "f2019");
     let cell = |r: &serde_json::Value, table: &str, row: &str, col: &str| {
         r["cells"]
             .as_array()
@@ -206,7 +206,7 @@ async fn extract_json_finds_the_four_aggregated_reports() {
         .collect();
     assert_eq!(broken, vec!["natural_person", "legal.business"]);
     let r2018 = reports.iter().find(|r| r["year"] == 2018).unwrap();
-    assert_eq!(r2018["format"], "pre-2019");
+    assert_eq!(r2018["format"], "pre2019");
     assert_eq!(
         cell(r2018, "headline", "requests_received", "value")["value"],
         1100.0

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use arrow_array::{
-    Array, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    Array, BooleanArray, Decimal128Array, Int64Array, StringArray, TimestampMicrosecondArray,
 };
 use arrow_schema::{DataType, TimeUnit};
 use common::{Reply, Server};
@@ -235,11 +235,22 @@ async fn build_archive() -> Built {
         db.replace_reports(lg.capture_id, &[longgang_2021(), longgang_2018()])
             .unwrap();
     }
-    drop(store);
     let regions = HashMap::from([
         ("上海市虹口区".to_string(), "310109".to_string()),
         ("深圳市龙岗区人民政府".to_string(), "440307".to_string()),
     ]);
+    // The crawl stores its sources; exports then need no config for regions.
+    let sources: Vec<nianbao::config::Source> = regions
+        .iter()
+        .map(|(name, region)| nianbao::config::Source {
+            name: name.clone(),
+            region: Some(region.clone()),
+            start: vec![Url::parse(&server.url("/")).unwrap()],
+            allow_hosts: vec![],
+        })
+        .collect();
+    store.db.lock().unwrap().record_sources(&sources).unwrap();
+    drop(store);
     Built {
         _tmp: tmp,
         dir,
@@ -254,7 +265,8 @@ fn options(built: &Built, out: &Path, format: OutputFormat) -> ExportOptions {
         format,
         filter: Filter::default(),
         excel: false,
-        regions: built.regions.clone(),
+        // No config: regions come from the archive.
+        regions: HashMap::new(),
         progress: false,
     }
 }
@@ -376,6 +388,11 @@ async fn one_archive_in_every_format_is_kept_for_ci() {
         let manifest = export::export(&options(&built, &out, format)).unwrap();
         assert_eq!(manifest.rows("cells"), 27);
     }
+    // The whole archive and one report's page as WACZ, for `wacz validate`.
+    export::export(&options(&built, &keep.join("wacz"), OutputFormat::Wacz)).unwrap();
+    let mut filtered = options(&built, &keep.join("wacz-filtered"), OutputFormat::Wacz);
+    filtered.filter.agency = Some("虹口".into());
+    export::export(&filtered).unwrap();
     export::index(&built.dir, true).unwrap();
     let warcs = keep.join("warc");
     std::fs::create_dir_all(&warcs).unwrap();
@@ -412,7 +429,16 @@ async fn csv_cells_match_the_archive_value_by_value() {
         assert_eq!(opt(&row["region"]), e.region, "{key:?}");
         assert_eq!(row["year"].parse::<i64>().ok(), e.year);
         assert_eq!(row["format"], e.format);
-        assert_eq!(row["value"].parse::<f64>().ok(), e.value, "{key:?}");
+        // Counts are integers in `value`, money decimals in `amount`.
+        if e.unit.is_some() {
+            assert_eq!(row["value"], "", "{key:?}");
+            assert_eq!(row["amount"].parse::<f64>().ok(), e.value, "{key:?}");
+            assert!(row["amount"].is_empty() || row["amount"].contains('.'));
+        } else {
+            assert_eq!(row["amount"], "", "{key:?}");
+            let count = row["value"].parse::<i64>().ok();
+            assert_eq!(count.map(|v| v as f64), e.value, "{key:?}");
+        }
         assert_eq!(row["raw"], e.raw);
         assert_eq!(opt(&row["unit"]), e.unit);
         assert_eq!(row["url"], e.url);
@@ -448,9 +474,10 @@ async fn csv_cells_match_the_archive_value_by_value() {
     assert_eq!((blank["value"].as_str(), blank["raw"].as_str()), ("", "—"));
     let money = find("虹口", "true", "proactive", "procurement", "amount");
     assert_eq!(
-        (money["value"].as_str(), money["unit"].as_str()),
+        (money["amount"].as_str(), money["unit"].as_str()),
         ("67552.91", "wan_yuan")
     );
+    assert_eq!(money["value"], "");
     assert_eq!(
         find("龙岗", "true", "requests", "new", "total")["identities"],
         "partly_checked"
@@ -520,7 +547,7 @@ async fn reports_checks_and_wide_tables_agree_with_the_cells() {
         ("1", "1")
     );
     assert_eq!(lg["region"], "440307");
-    assert_eq!(lg["format"], "2021");
+    assert_eq!(lg["format"], "f2021");
     assert_eq!(
         by_title("龙岗区2018", "true")["identities"],
         "not_checkable"
@@ -558,7 +585,12 @@ async fn reports_checks_and_wide_tables_agree_with_the_cells() {
                 .find(|w| w["report_id"] == c["report_id"])
                 .unwrap();
             let code = format!("{}.{}", c["row"], c["col"]);
-            assert_eq!(w[&code], c["value"], "{table} {code}");
+            let figure = if c["unit"].is_empty() {
+                &c["value"]
+            } else {
+                &c["amount"]
+            };
+            assert_eq!(&w[&code], figure, "{table} {code}");
             if !c["unit"].is_empty() {
                 assert_eq!(w[&format!("{code}_unit")], c["unit"]);
             }
@@ -654,14 +686,14 @@ async fn the_codebook_names_every_standard_code_and_orders_the_wide_columns() {
         .unwrap();
     assert_eq!(
         (amount["unit"].as_str(), amount["formats"].as_str()),
-        ("money", "2019")
+        ("money", "f2019")
     );
     assert_eq!(amount["wide_column"], "procurement.amount");
     let other = rows
         .iter()
         .find(|r| r["table"] == "requests" && r["row"] == "other.other" && r["col"] == "total")
         .unwrap();
-    assert_eq!(other["formats"], "2021");
+    assert_eq!(other["formats"], "f2021");
     assert!(!other["label_zh"].is_empty() && !other["label_en"].is_empty());
     let md = std::fs::read_to_string(out.join("codebook.md")).unwrap();
     assert!(md.contains("| `new` | `natural_person` |"), "{md}");
@@ -717,7 +749,8 @@ async fn parquet_cells_have_real_types_and_the_archive_values() {
     let schema = batches[0].schema();
     let kind = |n: &str| schema.field_with_name(n).unwrap().data_type().clone();
     assert_eq!(kind("report_id"), DataType::Int64);
-    assert_eq!(kind("value"), DataType::Float64);
+    assert_eq!(kind("value"), DataType::Int64);
+    assert_eq!(kind("amount"), DataType::Decimal128(20, 4));
     assert_eq!(kind("raw"), DataType::Utf8);
     assert_eq!(kind("latest"), DataType::Boolean);
     assert_eq!(
@@ -730,7 +763,8 @@ async fn parquet_cells_have_real_types_and_the_archive_values() {
         let tables = column::<StringArray>(b, "table");
         let rows = column::<StringArray>(b, "row");
         let cols = column::<StringArray>(b, "col");
-        let values = column::<Float64Array>(b, "value");
+        let values = column::<Int64Array>(b, "value");
+        let amounts = column::<Decimal128Array>(b, "amount");
         let raws = column::<StringArray>(b, "raw");
         let units = column::<StringArray>(b, "unit");
         let regions = column::<StringArray>(b, "region");
@@ -747,8 +781,11 @@ async fn parquet_cells_have_real_types_and_the_archive_values() {
                 cols.value(i).into(),
             );
             let e = &expected[&key];
-            let value = (!values.is_null(i)).then(|| values.value(i));
-            assert_eq!(value, e.value, "{key:?}");
+            let count = (!values.is_null(i)).then(|| values.value(i) as f64);
+            let amount = (!amounts.is_null(i)).then(|| amounts.value(i) as f64 / 1e4);
+            assert_eq!(count.or(amount), e.value, "{key:?}");
+            assert!(count.is_none() || amount.is_none(), "{key:?}");
+            assert_eq!(amount.is_some(), e.unit.is_some() && e.value.is_some());
             assert_eq!(raws.value(i), e.raw);
             assert_eq!(text(units, i), e.unit);
             assert_eq!(text(regions, i), e.region);
@@ -776,7 +813,7 @@ async fn parquet_cells_have_real_types_and_the_archive_values() {
             .field_with_name("new.total")
             .unwrap()
             .data_type(),
-        &DataType::Float64
+        &DataType::Int64
     );
 }
 
@@ -800,7 +837,12 @@ async fn jsonl_rows_are_objects_with_every_column() {
             l["col"].as_str().unwrap().into(),
         );
         let e = &expected[&key];
-        assert_eq!(l["value"].as_f64(), e.value);
+        let figure = if e.unit.is_some() {
+            l["amount"].as_f64()
+        } else {
+            l["value"].as_i64().map(|v| v as f64)
+        };
+        assert_eq!(figure, e.value, "{key:?}");
         assert!(l.get("unit").is_some(), "null columns are written out");
         assert_eq!(l["fetched_at"], e.fetched_at.as_str());
         assert_eq!(l["warc_record_id"], e.warc_record_id.as_str());
@@ -1097,4 +1139,199 @@ async fn the_cli_exports_and_indexes() {
         String::from_utf8_lossy(&index.stderr)
     );
     assert!(String::from_utf8_lossy(&index.stdout).contains("1 index files written"));
+}
+
+#[tokio::test]
+async fn csv_export_has_a_datapackage_with_each_columns_type() {
+    let built = build_archive().await;
+    let out = built.dir.parent().unwrap().join("out-package");
+    export::export(&options(&built, &out, OutputFormat::Csv)).unwrap();
+    let text = std::fs::read_to_string(out.join("datapackage.json")).unwrap();
+    let package: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let resources = package["resources"].as_array().unwrap();
+    let resource = |path: &str| {
+        resources
+            .iter()
+            .find(|r| r["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not in datapackage.json"))
+    };
+    let field = |path: &str, name: &str| {
+        resource(path)["schema"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{path}: no field {name}"))
+            .clone()
+    };
+    assert_eq!(field("cells.csv", "value")["type"], "integer");
+    assert_eq!(field("cells.csv", "amount")["type"], "number");
+    assert_eq!(field("cells.csv", "format")["type"], "string");
+    assert_eq!(field("cells.csv", "latest")["type"], "boolean");
+    assert_eq!(field("cells.csv", "fetched_at")["type"], "datetime");
+    assert_eq!(field("checks.csv", "difference")["type"], "integer");
+    let new_total = field("wide_requests.csv", "new.total");
+    assert_eq!(new_total["type"], "integer");
+    let title = new_total["title"].as_str().unwrap();
+    assert!(title.contains("本年新收政府信息公开申请数量"), "{title}");
+    assert_eq!(
+        field("wide_proactive.csv", "procurement.amount")["type"],
+        "number"
+    );
+    // Each resource's hash and size are those of its file.
+    for r in resources {
+        let data = std::fs::read(out.join(r["path"].as_str().unwrap())).unwrap();
+        assert_eq!(r["bytes"], data.len() as u64);
+        assert_eq!(r["hash"], format!("sha256:{}", sha256_hex(&data)));
+    }
+    // Every column of every CSV file is in its schema, in order.
+    for r in resources {
+        let path = out.join(r["path"].as_str().unwrap());
+        let header = std::fs::read_to_string(&path).unwrap();
+        let header = header.lines().next().unwrap().to_string();
+        let names: Vec<String> = r["schema"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect();
+        let printed: Vec<String> = csv::Reader::from_reader(header.as_bytes())
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(names, printed, "{}", path.display());
+    }
+}
+
+#[tokio::test]
+async fn an_archive_of_an_earlier_schema_is_upgraded_on_export() {
+    let built = build_archive().await;
+    {
+        // As an earlier nianbao left it: no sources table, numeric format
+        // codes, views without region.
+        let conn = Connection::open(built.dir.join("nianbao.sqlite")).unwrap();
+        conn.execute_batch(
+            "DROP VIEW v_checks; DROP VIEW v_cells; DROP TABLE sources;
+             UPDATE reports SET format = '2019' WHERE format = 'f2019';
+             UPDATE reports SET format = 'pre-2019' WHERE format = 'pre2019';
+             CREATE VIEW v_cells AS SELECT 1 AS old;",
+        )
+        .unwrap();
+    }
+    let out = built.dir.parent().unwrap().join("out-upgraded");
+    let mut opts = options(&built, &out, OutputFormat::Csv);
+    opts.regions = built.regions.clone();
+    export::export(&opts).unwrap();
+    let cells = read_csv(&out.join("cells.csv"));
+    let formats: HashSet<&str> = cells.iter().map(|c| c["format"].as_str()).collect();
+    assert_eq!(formats, HashSet::from(["f2019", "f2021", "pre2019"]));
+    // Regions of an archive crawled before they were stored: from the config.
+    assert!(cells.iter().all(|c| !c["region"].is_empty()));
+    let conn = Connection::open(built.dir.join("nianbao.sqlite")).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM v_cells WHERE region IS NULL AND source IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        n,
+        cells.len() as i64,
+        "v_cells has region again; sources unknown"
+    );
+    let sources: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sources", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sources, 0);
+}
+
+/// The entries of a zip file: name → (bytes, stored uncompressed).
+fn zip_entries(path: &Path) -> HashMap<String, (Vec<u8>, bool)> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = HashMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+        let stored = f.compression() == zip::CompressionMethod::Stored;
+        out.insert(f.name().unwrap().to_string(), (data, stored));
+    }
+    out
+}
+
+#[tokio::test]
+async fn wacz_packages_the_warc_records_index_and_report_pages() {
+    let built = build_archive().await;
+    let out = built.dir.parent().unwrap().join("out-wacz");
+    let manifest = export::export(&options(&built, &out, OutputFormat::Wacz)).unwrap();
+    assert_eq!(manifest.rows("wacz"), 4);
+    let entries = zip_entries(&out.join("nianbao.wacz"));
+    let warcs: Vec<&String> = entries
+        .keys()
+        .filter(|k| k.starts_with("archive/") && k.ends_with(".warc.gz"))
+        .collect();
+    assert_eq!(warcs.len(), 1, "{:?}", entries.keys());
+    let (warc, stored) = &entries[warcs[0]];
+    assert!(*stored, "WARC files are stored, not deflated");
+    let original =
+        std::fs::read(built.dir.join("warc").join(&warcs[0]["archive/".len()..])).unwrap();
+    assert_eq!(warc, &original, "the WARC file as written");
+    let index = String::from_utf8(entries["indexes/index.cdxj"].0.clone()).unwrap();
+    assert!(index.lines().count() >= 5, "{index}");
+    assert!(index.contains("warc/revisit"), "{index}");
+    let pages = String::from_utf8(entries["pages/pages.jsonl"].0.clone()).unwrap();
+    let pages: Vec<serde_json::Value> = pages
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(pages[0]["format"], "json-pages-1.0");
+    // Three captures hold the four reports (one page holds two).
+    assert_eq!(pages.len(), 1 + 3);
+    assert!(pages[1..]
+        .iter()
+        .any(|p| p["title"] == "上海市虹口区2020年政府信息公开工作年度报告"));
+    let package: serde_json::Value =
+        serde_json::from_slice(&entries["datapackage.json"].0).unwrap();
+    assert_eq!(package["wacz_version"], "1.1.1");
+    let resources = package["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 3);
+    for r in resources {
+        let (data, _) = &entries[r["path"].as_str().unwrap()];
+        assert_eq!(r["hash"], format!("sha256:{}", sha256_hex(data)));
+        assert_eq!(r["bytes"], data.len() as u64);
+    }
+    let digest: serde_json::Value =
+        serde_json::from_slice(&entries["datapackage-digest.json"].0).unwrap();
+    assert_eq!(
+        digest["hash"],
+        format!("sha256:{}", sha256_hex(&entries["datapackage.json"].0))
+    );
+
+    // Filtered: one WARC file of the selected page's records only.
+    let out = built.dir.parent().unwrap().join("out-wacz-hk");
+    let mut opts = options(&built, &out, OutputFormat::Wacz);
+    opts.filter.agency = Some("虹口".into());
+    export::export(&opts).unwrap();
+    let entries = zip_entries(&out.join("nianbao.wacz"));
+    assert!(
+        entries.contains_key("archive/data.warc.gz"),
+        "{:?}",
+        entries.keys()
+    );
+    assert!(
+        !out.join("data.warc.gz").exists(),
+        "the working copy is removed"
+    );
+    let index = String::from_utf8(entries["indexes/index.cdxj"].0.clone()).unwrap();
+    let lines: Vec<&str> = index.lines().collect();
+    assert_eq!(lines.len(), 2, "the 虹口 page, captured twice: {index}");
+    assert!(lines
+        .iter()
+        .all(|l| l.contains("/xxgk/%E5%B9%B4%E6%8A%A5/2020.html")));
+    assert!(lines
+        .iter()
+        .all(|l| l.contains("\"filename\": \"data.warc.gz\"")));
 }

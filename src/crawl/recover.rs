@@ -99,6 +99,13 @@ fn index_record(
     }
     let (head, body) = record.http_parts();
     let (status, headers) = warc::parse_http_head(head);
+    // A 304's revisit holds no HTTP message: its profile says what it was.
+    let not_modified = record.header("WARC-Profile") == Some(warc::PROFILE_NOT_MODIFIED);
+    let status = if head.is_empty() && not_modified {
+        304
+    } else {
+        status
+    };
     let header = |name: &str| {
         headers
             .iter()

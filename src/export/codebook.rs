@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::manifest::FileEntry;
-use super::table::{columns, Kind, Value};
+use super::table::{Kind, Value};
 use super::{write_table_as, ExportError, ExportOptions, OutputFormat};
 use crate::extract::{codebook, CodeEntry};
 
@@ -27,9 +27,10 @@ fn formats(e: &CodeEntry) -> String {
     names.join(" ")
 }
 
-fn codebook_columns() -> Vec<super::table::Column> {
+/// The columns of the codebook table.
+pub fn columns() -> Vec<super::table::Column> {
     use Kind::*;
-    columns(&[
+    super::table::columns(&[
         ("table", Text),
         ("row", Text),
         ("col", Text),
@@ -72,7 +73,7 @@ pub fn write(opts: &ExportOptions) -> Result<Vec<FileEntry>, ExportError> {
             format,
             opts,
             "codebook",
-            &codebook_columns(),
+            &columns(),
             |sink| book.iter().try_for_each(|e| sink.write(&codebook_row(e))),
         )?);
     }
@@ -91,7 +92,7 @@ pub fn markdown(book: &[CodeEntry]) -> String {
         "# Codebook\n\n\
          Every figure of the exports is named by `table`, `row`, `col`; the wide tables name \
          their columns `row.col`. `formats` lists the national formats whose tables carry the \
-         figure (`2019`: reports for 2019–2020, `2021`: reports for 2021 on, `pre-2019`: figures \
+         figure (`f2019`: reports for 2019–2020, `f2021`: reports for 2021 on, `pre2019`: figures \
          stated in the prose of older reports). `unit`: `count`, or `money` (printed in 元 or \
          万元; each money cell carries its own unit, `yuan` or `wan_yuan`, and is never \
          rescaled). Rows named `nonstandard.N` in `cells` are rows a report added to the \

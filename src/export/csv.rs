@@ -55,8 +55,16 @@ pub fn field(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::Int(v) => v.to_string(),
-        // Shortest form that reads back to the same number: 1134, 67552.91.
-        Value::Float(v) if v.is_finite() => v.to_string(),
+        // Shortest form that reads back to the same number, always with a
+        // decimal point: 1200.0, 67552.91.
+        Value::Float(v) if v.is_finite() => {
+            let text = v.to_string();
+            if text.contains('.') {
+                text
+            } else {
+                format!("{text}.0")
+            }
+        }
         Value::Float(_) => String::new(),
         Value::Text(v) => v.clone(),
         Value::Bool(v) => v.to_string(),

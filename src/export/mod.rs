@@ -10,6 +10,7 @@
 pub mod cdxj;
 pub mod codebook;
 mod csv;
+pub mod datapackage;
 mod jsonl;
 mod manifest;
 mod parquet;
@@ -17,6 +18,7 @@ pub mod reader;
 pub mod rows;
 pub mod surt;
 pub mod table;
+pub mod wacz;
 pub mod wide;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -61,6 +63,12 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Warc(#[from] crate::warc::WarcError),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
+    #[error(transparent)]
+    Wacz(#[from] wacz::WaczError),
+    #[error("{0} is a package, not a table format")]
+    NotTabular(&'static str),
 }
 
 /// The file format of the tables.
@@ -69,6 +77,8 @@ pub enum OutputFormat {
     Csv,
     Parquet,
     Jsonl,
+    /// A WACZ package of the WARC records, not tables.
+    Wacz,
 }
 
 impl OutputFormat {
@@ -77,6 +87,7 @@ impl OutputFormat {
             OutputFormat::Csv => "csv",
             OutputFormat::Parquet => "parquet",
             OutputFormat::Jsonl => "jsonl",
+            OutputFormat::Wacz => "wacz",
         }
     }
 }
@@ -92,7 +103,8 @@ pub struct ExportOptions {
     pub filter: Filter,
     /// CSV only: start each file with a byte-order mark for Excel.
     pub excel: bool,
-    /// Source name → 行政区划代码, from the configuration.
+    /// Source name → 行政区划代码, from the configuration: for sources the
+    /// archive's `sources` table does not know (archived before it existed).
     pub regions: HashMap<String, String>,
     /// Draw a progress bar on stderr (drawn only when it is a terminal).
     pub progress: bool,
@@ -114,6 +126,18 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
         path: opts.out.clone(),
         source,
     })?;
+    if opts.format == OutputFormat::Wacz {
+        let files = vec![wacz::write(opts, &reader, &reports)?];
+        let manifest = Manifest::build(opts, &reader, total_reports, &reports, files, started)?;
+        manifest.write(&opts.out.join(manifest::FILE))?;
+        return Ok(manifest);
+    }
+    let mut schemas: Vec<(String, Vec<Column>)> = vec![
+        ("reports".into(), rows::report_columns()),
+        ("cells".into(), rows::cell_columns()),
+        ("checks".into(), rows::check_columns()),
+        ("captures".into(), rows::capture_columns()),
+    ];
     let mut files = vec![write_table(
         opts,
         "reports",
@@ -131,12 +155,19 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
     for w in &wides {
         let codes = w.codes(&codebook::wide_order(&w.table));
         let name = format!("wide_{}", w.table);
-        files.push(write_table(opts, &name, &w.columns(&codes), |sink| {
+        let columns = w.columns(&codes);
+        files.push(write_table(opts, &name, &columns, |sink| {
             w.rows(&codes, &reports)
                 .try_for_each(|row| sink.write(&row))
         })?);
+        schemas.push((name, columns));
     }
     files.extend(codebook::write(opts)?);
+    schemas.push(("codebook".into(), codebook::columns()));
+    if opts.format == OutputFormat::Csv {
+        let package = datapackage::write(opts, &files, &schemas)?;
+        files.push(package);
+    }
     let manifest = Manifest::build(opts, &reader, total_reports, &reports, files, started)?;
     manifest.write(&opts.out.join(manifest::FILE))?;
     tracing::info!(out = %opts.out.display(), reports = reports.len(), cells = manifest.rows("cells"), "export written");
@@ -160,7 +191,8 @@ fn write_captures(
             if !opts.filter.is_empty() && !held.contains(&k.id) {
                 return Ok(());
             }
-            let region = k.source.as_ref().and_then(|s| opts.regions.get(s).cloned());
+            let configured = || k.source.as_ref().and_then(|s| opts.regions.get(s).cloned());
+            let region = k.region.clone().or_else(configured);
             sink.write(&rows::capture_row(&k, region))
         })
     })

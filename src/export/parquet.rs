@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    BooleanBuilder, Decimal128Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -17,6 +17,10 @@ use parquet::file::properties::WriterProperties;
 
 use super::table::{Column, Kind, Sink, Value};
 use super::ExportError;
+
+/// Precision and scale of money: 4 decimals hold 1 元 in 万元 and 1 分 in 元.
+pub const MONEY_PRECISION: u8 = 20;
+pub const MONEY_SCALE: i8 = 4;
 
 /// Rows buffered before a batch is handed to the writer.
 pub const BATCH_ROWS: usize = 8192;
@@ -34,7 +38,7 @@ pub struct ParquetSink {
 pub fn arrow_type(kind: Kind) -> DataType {
     match kind {
         Kind::Int => DataType::Int64,
-        Kind::Float => DataType::Float64,
+        Kind::Money => DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
         Kind::Text => DataType::Utf8,
         Kind::Bool => DataType::Boolean,
         Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
@@ -107,16 +111,17 @@ fn column_array(kind: Kind, rows: &[Vec<Value>], i: usize) -> ArrayRef {
             cells.for_each(|v| b.append_option(as_int(v)));
             Arc::new(b.finish())
         }
-        Kind::Float => {
-            let mut b = Float64Builder::with_capacity(rows.len());
-            cells.for_each(|v| {
-                b.append_option(if let Value::Float(f) = v {
-                    Some(*f)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
+        Kind::Money => {
+            let mut b = Decimal128Builder::with_capacity(rows.len());
+            cells.for_each(|v| b.append_option(as_money(v)));
+            let array = b.finish();
+            match array
+                .clone()
+                .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
+            {
+                Ok(a) => Arc::new(a),
+                Err(_) => Arc::new(array),
+            }
         }
         Kind::Text => {
             let mut b = StringBuilder::new();
@@ -152,6 +157,13 @@ fn column_array(kind: Kind, rows: &[Vec<Value>], i: usize) -> ArrayRef {
             Arc::new(b.finish())
         }
     }
+}
+
+/// A money value in units of 10^-[`MONEY_SCALE`]; none past the precision.
+fn as_money(v: &Value) -> Option<i128> {
+    let Value::Float(f) = v else { return None };
+    let scaled = (f * 10f64.powi(i32::from(MONEY_SCALE))).round();
+    (scaled.is_finite() && scaled.abs() < 1e20).then_some(scaled as i128)
 }
 
 fn as_int(v: &Value) -> Option<i64> {

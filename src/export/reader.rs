@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 
 use super::ExportError;
-use crate::archive::{DB_FILE, SCHEMA, SCHEMA_VERSION};
-
-/// The views an export reads, in dependency order.
-const VIEWS: [&str; 3] = ["v_reports", "v_cells", "v_checks"];
+use crate::archive::{schema_statement, DB_FILE, SCHEMA_VERSION, VIEWS};
 
 /// A report with everything a row of any export table needs about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +18,8 @@ pub struct ReportMeta {
     pub title: String,
     pub agency: Option<String>,
     pub source: Option<String>,
-    /// 行政区划代码 of the source, from the configuration.
+    /// 行政区划代码 of the source, as the archive's `sources` table has it
+    /// (else from the configuration given to the export).
     pub region: Option<String>,
     pub year: Option<i64>,
     pub format: String,
@@ -95,6 +93,8 @@ pub struct CaptureRow {
     pub encoding_errors: Option<bool>,
     pub source: Option<String>,
     pub reports: i64,
+    /// 行政区划代码 of the source, from the archive's `sources` table.
+    pub region: Option<String>,
 }
 
 /// Which reports to export. Every given condition must hold.
@@ -142,6 +142,7 @@ impl Reader {
         if !path.is_file() {
             return Err(ExportError::NoArchive(path));
         }
+        crate::archive::upgrade(dir)?;
         let sql = |source| ExportError::Sqlite {
             path: path.clone(),
             source,
@@ -194,7 +195,7 @@ impl Reader {
             if present {
                 continue;
             }
-            if let Some(statement) = view_statement(name) {
+            if let Some(statement) = schema_statement(&format!("CREATE VIEW {name} AS")) {
                 let temp = statement.replacen("CREATE VIEW", "CREATE TEMP VIEW", 1);
                 self.conn.execute_batch(&temp).map_err(|e| self.sql(e))?;
             }
@@ -210,7 +211,7 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT report_id, capture_id, ordinal, title, agency, source, year, format, url,
+                "SELECT report_id, capture_id, ordinal, title, agency, source, region, year, format, url,
                    fetched_at, status, warc_file, warc_offset, warc_length, warc_record_id,
                    payload_digest, encoding, encoding_decision, extractor_version, cells,
                    checks_held, checks_broken, checks_uncheckable, identities, latest, notes
@@ -220,34 +221,36 @@ impl Reader {
         let rows = stmt
             .query_map([], |r| {
                 let source: Option<String> = r.get(5)?;
+                let stored: Option<String> = r.get(6)?;
                 Ok(ReportMeta {
                     id: r.get(0)?,
                     capture_id: r.get(1)?,
                     ordinal: r.get(2)?,
                     title: r.get(3)?,
                     agency: r.get(4)?,
-                    region: source.as_ref().and_then(|s| regions.get(s).cloned()),
+                    region: stored
+                        .or_else(|| source.as_ref().and_then(|s| regions.get(s).cloned())),
                     source,
-                    year: r.get(6)?,
-                    format: r.get(7)?,
-                    url: r.get(8)?,
-                    fetched_at: r.get(9)?,
-                    status: r.get(10)?,
-                    warc_file: r.get(11)?,
-                    warc_offset: r.get(12)?,
-                    warc_length: r.get(13)?,
-                    warc_record_id: r.get(14)?,
-                    payload_digest: r.get(15)?,
-                    encoding: r.get(16)?,
-                    encoding_decision: r.get(17)?,
-                    extractor_version: r.get(18)?,
-                    cells: r.get(19)?,
-                    checks_held: r.get(20)?,
-                    checks_broken: r.get(21)?,
-                    checks_uncheckable: r.get(22)?,
-                    identities: r.get(23)?,
-                    latest: r.get(24)?,
-                    notes: r.get(25)?,
+                    year: r.get(7)?,
+                    format: r.get(8)?,
+                    url: r.get(9)?,
+                    fetched_at: r.get(10)?,
+                    status: r.get(11)?,
+                    warc_file: r.get(12)?,
+                    warc_offset: r.get(13)?,
+                    warc_length: r.get(14)?,
+                    warc_record_id: r.get(15)?,
+                    payload_digest: r.get(16)?,
+                    encoding: r.get(17)?,
+                    encoding_decision: r.get(18)?,
+                    extractor_version: r.get(19)?,
+                    cells: r.get(20)?,
+                    checks_held: r.get(21)?,
+                    checks_broken: r.get(22)?,
+                    checks_uncheckable: r.get(23)?,
+                    identities: r.get(24)?,
+                    latest: r.get(25)?,
+                    notes: r.get(26)?,
                 })
             })
             .map_err(|e| self.sql(e))?;
@@ -324,7 +327,8 @@ impl Reader {
                      k.payload_digest, k.payload_length, k.truncated, k.warc_file, k.warc_offset,
                      k.warc_length, k.warc_record_id, k.ip, k.refers_to, k.encoding,
                      k.encoding_decision, k.encoding_errors, k.source,
-                     (SELECT COUNT(*) FROM reports r WHERE r.capture_id = k.id)
+                     (SELECT COUNT(*) FROM reports r WHERE r.capture_id = k.id),
+                     (SELECT region FROM sources s WHERE s.name = k.source)
                    FROM captures k ORDER BY k.id";
         let map = |r: &rusqlite::Row<'_>| {
             Ok(CaptureRow {
@@ -348,6 +352,7 @@ impl Reader {
                 encoding_errors: r.get(17)?,
                 source: r.get(18)?,
                 reports: r.get(19)?,
+                region: r.get(20)?,
             })
         };
         self.stream(sql, map, visit)
@@ -362,14 +367,6 @@ impl Reader {
     }
 }
 
-/// The `CREATE VIEW name AS …;` statement of `schema.sql`.
-fn view_statement(name: &str) -> Option<String> {
-    let head = format!("CREATE VIEW {name} AS");
-    let start = SCHEMA.find(&head)?;
-    let end = SCHEMA.get(start..)?.find(";\n")? + start + 1;
-    SCHEMA.get(start..end).map(str::to_string)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,7 +374,7 @@ mod tests {
     #[test]
     fn every_view_statement_is_found_whole() {
         for name in VIEWS {
-            let s = view_statement(name).unwrap_or_default();
+            let s = schema_statement(&format!("CREATE VIEW {name} AS")).unwrap_or_default();
             assert!(s.starts_with(&format!("CREATE VIEW {name} AS")), "{name}");
             assert!(s.ends_with(';'), "{name}: {s}");
         }

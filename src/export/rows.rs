@@ -3,7 +3,7 @@
 //! contract with its readers; SCHEMA.md documents each column.
 
 use super::reader::{CaptureRow, CellRow, CheckRow, ReportMeta};
-use super::table::{columns, parse_time, Column, Kind, Value};
+use super::table::{columns, count, parse_time, Column, Kind, Value};
 
 /// `cells`: one row per figure, long and tidy.
 pub fn cell_columns() -> Vec<Column> {
@@ -18,7 +18,8 @@ pub fn cell_columns() -> Vec<Column> {
         ("table", Text),
         ("row", Text),
         ("col", Text),
-        ("value", Float),
+        ("value", Int),
+        ("amount", Money),
         ("raw", Text),
         ("unit", Text),
         ("standard", Bool),
@@ -36,6 +37,23 @@ pub fn cell_columns() -> Vec<Column> {
     ])
 }
 
+/// A figure's `value`: the count, for cells without a unit (not money).
+pub fn figure_count(c: &CellRow) -> Value {
+    if c.unit.is_some() {
+        Value::Null
+    } else {
+        count(c.value)
+    }
+}
+
+/// A figure's `amount`: the money, in the cell's `unit`, never rescaled.
+pub fn figure_amount(c: &CellRow) -> Value {
+    match (c.unit.is_some(), c.value) {
+        (true, Some(v)) => Value::Float(v),
+        _ => Value::Null,
+    }
+}
+
 pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
     vec![
         Value::Int(r.id),
@@ -47,7 +65,8 @@ pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
         c.table.as_str().into(),
         c.row.as_str().into(),
         c.col.as_str().into(),
-        c.value.into(),
+        figure_count(c),
+        figure_amount(c),
         c.raw.as_str().into(),
         c.unit.clone().into(),
         Value::Bool(c.standard),
@@ -143,9 +162,9 @@ pub fn check_columns() -> Vec<Column> {
         ("identity", Text),
         ("col", Text),
         ("holds", Bool),
-        ("left_value", Float),
-        ("right_value", Float),
-        ("difference", Float),
+        ("left_value", Int),
+        ("right_value", Int),
+        ("difference", Int),
         ("url", Text),
         ("fetched_at", Time),
         ("warc_record_id", Text),
@@ -164,9 +183,9 @@ pub fn check_row(r: &ReportMeta, k: &CheckRow) -> Vec<Value> {
         k.identity.as_str().into(),
         k.col.as_str().into(),
         k.holds.into(),
-        k.left.into(),
-        k.right.into(),
-        difference.into(),
+        count(k.left),
+        count(k.right),
+        count(difference),
         r.url.as_str().into(),
         time(&r.fetched_at),
         r.warc_record_id.as_str().into(),

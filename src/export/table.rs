@@ -9,10 +9,12 @@ use super::{csv, jsonl, parquet, ExportError, OutputFormat};
 /// The type of a column, mapped to one Arrow type and one text form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Int64: ids, years, offsets, counts.
+    /// Int64: ids, years, offsets, counts (a count printed `1134` is 1134).
     Int,
-    /// Float64: figures (a count printed as `1134` is 1134.0; `raw` keeps the text).
-    Float,
+    /// Money, a decimal in the unit its row names: Decimal128(20, 4) in
+    /// Parquet, a number with a decimal point in CSV (`1200.0`, `67552.91`),
+    /// so that no reader takes the column for integers.
+    Money,
     /// Utf8.
     Text,
     /// Boolean.
@@ -84,6 +86,26 @@ impl From<&str> for Value {
     }
 }
 
+/// A figure as a count: whole numbers only. A count printed with a
+/// fraction (a misprint) has no integer value; `raw` keeps its text.
+pub fn whole(v: f64) -> Option<i64> {
+    // 2^53: beyond it an f64 no longer holds every integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (v.fract() == 0.0 && v.abs() <= EXACT).then_some(v as i64)
+}
+
+/// A count as a value: an integer, or null when it is none.
+pub fn count(v: Option<f64>) -> Value {
+    match v.map(|x| (x, whole(x))) {
+        Some((_, Some(i))) => Value::Int(i),
+        Some((x, None)) => {
+            tracing::warn!(value = x, "count is not a whole number; exported as null");
+            Value::Null
+        }
+        None => Value::Null,
+    }
+}
+
 /// The ISO 8601 UTC form of a timestamp, as WARC-Date writes it.
 pub fn iso_time(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
@@ -117,5 +139,6 @@ pub fn open_sink(
         OutputFormat::Csv => Box::new(csv::CsvSink::create(path, columns, excel)?),
         OutputFormat::Jsonl => Box::new(jsonl::JsonlSink::create(path, columns)?),
         OutputFormat::Parquet => Box::new(parquet::ParquetSink::create(path, columns)?),
+        OutputFormat::Wacz => return Err(ExportError::NotTabular("wacz")),
     })
 }

@@ -1,12 +1,13 @@
 //! Wide tables for spreadsheet users: one row per report, one column per
 //! `row.col` code of one statistics table. Money cells get a `<code>_unit`
-//! column beside their value, since 元 and 万元 are never rescaled.
+//! column beside their value, since 元 and 万元 are never rescaled. Counts
+//! are integer columns, money decimal columns.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::reader::{CellRow, ReportMeta};
 use super::rows::{wide_key_columns, wide_key_row};
-use super::table::{Column, Kind, Value};
+use super::table::{count, Column, Kind, Value};
 
 /// The statistics tables that get a wide form, in the order of a report.
 pub const WIDE_TABLES: [&str; 4] = ["proactive", "requests", "appeals", "headline"];
@@ -91,9 +92,11 @@ impl Wide {
     pub fn columns(&self, codes: &[String]) -> Vec<Column> {
         let mut cols = wide_key_columns();
         for code in codes {
-            cols.push(Column::new(code.as_str(), Kind::Float));
             if self.with_unit.contains(code) {
+                cols.push(Column::new(code.as_str(), Kind::Money));
                 cols.push(Column::new(format!("{code}_unit"), Kind::Text));
+            } else {
+                cols.push(Column::new(code.as_str(), Kind::Int));
             }
         }
         cols
@@ -111,9 +114,11 @@ impl Wide {
             for code in codes {
                 let figure = self.numbers.get(code).and_then(|n| figures.get(n));
                 let (value, unit) = figure.cloned().unwrap_or((None, None));
-                row.push(value.into());
                 if self.with_unit.contains(code) {
+                    row.push(value.into());
                     row.push(unit.into());
+                } else {
+                    row.push(count(value));
                 }
             }
             Some(row)

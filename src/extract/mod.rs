@@ -28,17 +28,18 @@ pub use codes::{codebook, CodeEntry};
 /// re-extraction can tell which rows came from which logic.
 pub const EXTRACTOR_VERSION: &str = "0.1.0";
 
-/// The national format a report follows.
+/// The national format a report follows. Its codes start with a letter so
+/// that no CSV reader takes the `format` column for a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Format {
     /// 国办公开办函〔2019〕60号: reports for 2019 and 2020.
-    #[serde(rename = "2019")]
+    #[serde(rename = "f2019")]
     V2019,
     /// 国办公开办函〔2021〕30号: reports for 2021 on.
-    #[serde(rename = "2021")]
+    #[serde(rename = "f2021")]
     V2021,
     /// Reports for 2008–2018: prose, figures in sentences.
-    #[serde(rename = "pre-2019")]
+    #[serde(rename = "pre2019")]
     Pre2019,
     /// No table and no year to decide by.
     #[serde(rename = "unknown")]
@@ -48,9 +49,9 @@ pub enum Format {
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::V2019 => "2019",
-            Format::V2021 => "2021",
-            Format::Pre2019 => "pre-2019",
+            Format::V2019 => "f2019",
+            Format::V2021 => "f2021",
+            Format::Pre2019 => "pre2019",
             Format::Unknown => "unknown",
         }
     }
