@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install what building, running and testing nianbao needs, if missing:
 # Debian packages (TLS headers, pdftotext for PDF reports, openssl and chattr
-# for the tests). Safe to run again; does nothing when all is there.
+# for the tests, chromium and CJK fonts for the browser test of `serve`). Safe to
+# run again; does nothing when all is there.
 set -euo pipefail
 need=()
-for pkg in pkg-config libssl-dev openssl poppler-utils e2fsprogs; do
+for pkg in pkg-config libssl-dev openssl poppler-utils e2fsprogs chromium fonts-noto-cjk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

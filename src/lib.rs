@@ -14,5 +14,6 @@ pub mod pipeline;
 pub mod politeness;
 pub mod progress;
 pub mod reextract;
+pub mod serve;
 pub mod summary;
 pub mod warc;

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-mod codes;
+pub mod codes;
 mod flat;
 mod grid;
 mod headline;
