@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod politeness;
 pub mod progress;
 pub mod reextract;
+pub mod serve;
 pub mod status;
 pub mod summary;
 pub mod warc;

@@ -121,6 +121,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Browse the archive in a web browser: every figure beside the archived
+    /// page it came from (read-only; may run while a crawl writes).
+    Serve {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Address to listen on; this machine only unless told otherwise.
+        #[arg(long, default_value = nianbao::serve::DEFAULT_BIND)]
+        bind: String,
+    },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
         /// Archive directory (default: the config's `archive`, else ./archive).
@@ -303,6 +313,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let dir = archive.unwrap_or(config.archive);
             import(&dir, &files, source)
         }
+        Command::Serve { archive, bind } => {
+            let config = load_config_if_present(&cli.config)?;
+            serve(config, archive, &bind)
+        }
         Command::Reextract { archive } => {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or(config.archive);
@@ -341,6 +355,25 @@ fn import(dir: &std::path::Path, files: &[PathBuf], source: Option<String>) -> a
         outcomes.len()
     );
     Ok(if failed { FAILED } else { OK })
+}
+
+fn serve(config: Config, archive: Option<PathBuf>, bind: &str) -> anyhow::Result<u8> {
+    let dir = archive.unwrap_or(config.archive);
+    let sources = config
+        .sources
+        .iter()
+        .map(|s| nianbao::serve::SourceInfo {
+            name: s.name.clone(),
+            region: s.region.clone(),
+        })
+        .collect();
+    let site = nianbao::serve::Site::new(&dir, sources);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(nianbao::serve::serve(site, bind))?;
+    Ok(OK)
 }
 
 fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {

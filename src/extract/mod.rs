@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 mod boxes;
-mod codes;
+pub mod codes;
 mod flat;
 mod grid;
 mod headline;
