@@ -235,7 +235,7 @@ async fn serve_shows_figures_beside_their_archived_pages() {
     let broken = json(&base, "/api/reports?broken=1").await;
     assert_eq!(broken["total"], 1, "{broken}");
     assert_eq!(broken["reports"][0]["id"], hk2019["id"]);
-    let pre = json(&base, "/api/reports?format=pre-2019").await;
+    let pre = json(&base, "/api/reports?format=pre2019").await;
     assert_eq!(pre["total"], 2);
     let text = json(&base, "/api/reports?kind=text&year=2020").await;
     assert_eq!(text["total"], 1);

@@ -34,9 +34,9 @@ fn entry(table: &str, row: &str, col: &str) -> Option<&'static CodeEntry> {
 
 fn format_of(s: &str) -> Format {
     match s {
-        "2019" => Format::V2019,
-        "2021" => Format::V2021,
-        "pre-2019" => Format::Pre2019,
+        "f2019" => Format::V2019,
+        "f2021" => Format::V2021,
+        "pre2019" => Format::Pre2019,
         _ => Format::Unknown,
     }
 }
