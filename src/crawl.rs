@@ -33,10 +33,18 @@ use crate::politeness::{self, Claim, Politeness, Robots};
 pub use lock::{LockError, RunLock};
 pub use tally::{RunSummary, SourceSummary};
 
+/// Index every WARC record no capture row points at (all of them, for a
+/// new database); returns how many were indexed.
+pub fn index_snapshots(store: &Store) -> Result<usize, CrawlError> {
+    recover::index_orphans(store)
+}
+
 /// The longest the scheduler sleeps before looking at the frontier again.
 const MAX_IDLE: Duration = Duration::from_millis(500);
 /// The shortest wait before a 5xx or timeout is tried again.
 const MIN_RETRY: Duration = Duration::from_millis(500);
+/// Bytes of a refused answer read to tell an anti-bot script from a server error.
+const PROBE_BYTES: u64 = 64 * 1024;
 /// robots.txt redirects followed (RFC 9309 §2.3.1.2).
 const ROBOTS_REDIRECTS: usize = 5;
 
@@ -136,8 +144,13 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
     )
     .await?;
     let db = lock_db(&ctx.store)?;
-    frontier::finish_run(db.conn(), &ctx.run)?;
-    let summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;
+    let interrupted = crate::interrupt::requested();
+    // A stopped run stays open: the next start resumes it.
+    if interrupted.is_none() {
+        frontier::finish_run(db.conn(), &ctx.run)?;
+    }
+    let mut summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;
+    summary.interrupted = interrupted.map(crate::interrupt::name);
     drop(db);
     drop(lock);
     Ok(summary)
@@ -224,7 +237,8 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             .map(String::as_str)
             .collect();
         let mut wake = Instant::now() + MAX_IDLE;
-        if failure.is_none() {
+        let stopping = crate::interrupt::requested().is_some();
+        if failure.is_none() && !stopping {
             let due = frontier::due(
                 lock_db(&ctx.store)?.conn(),
                 &ctx.run,
@@ -260,7 +274,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             }
         }
         if tasks.is_empty() {
-            if failure.is_some() {
+            if failure.is_some() || stopping {
                 break;
             }
             match frontier::next_due(
@@ -291,6 +305,8 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                         tracing::error!(error = %e, "stopping the run");
                         failure.get_or_insert(e);
                     }
+                    // A request cut after the grace period of a stop signal.
+                    Some(Err(e)) if e.is_cancelled() && stopping => {}
                     Some(Err(e)) => {
                         failure.get_or_insert(CrawlError::Task(e.to_string()));
                     }
@@ -298,6 +314,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                 }
             }
             () = tokio::time::sleep_until(wake.into()) => {}
+            () = crate::interrupt::grace_over(), if stopping => tasks.abort_all(),
         }
     }
     if let Some(bar) = bar {
@@ -323,6 +340,9 @@ enum Verdict {
     Wait(Duration),
     /// Could not be read after every retry.
     Unavailable,
+    /// robots.txt asks for a `Crawl-delay` above the configured ceiling and
+    /// the config says to skip such hosts.
+    TooSlow(Duration),
 }
 
 /// Visit one frontier entry while holding its host.
@@ -360,6 +380,14 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<(), CrawlError> {
                 None,
             );
         }
+        Verdict::TooSlow(delay) => {
+            let detail = format!(
+                "robots.txt asks for a Crawl-delay of {}s, above crawl.max_crawl_delay_s = {}s (crawl.long_crawl_delay = \"skip\")",
+                delay.as_secs(),
+                ctx.crawl.max_crawl_delay.as_secs()
+            );
+            return ctx.fail(&item, "crawl_delay_too_long", &detail, None);
+        }
     }
     claim.wait_turn().await;
     let prior = pipeline::prior_capture(&ctx.store, &url, true)?;
@@ -372,14 +400,26 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<(), CrawlError> {
         Ok(f) => f,
         Err(e) => return ctx.transient(&item, e.kind(), &e.to_string(), None),
     };
-    if is_retryable(fetched.status) {
+    // An anti-bot answer (加速乐's 521) is archived as what it is, not
+    // retried as a server error.
+    let challenge = crate::outcome::challenge_of(fetched.status, &fetched.entity(PROBE_BYTES));
+    if is_retryable(fetched.status) && challenge.is_none() {
         return ctx.refused(&claim, &item, fetched, prior);
     }
     ctx.politeness.answered(claim.host());
     let opts = ctx.options(&item);
     match pipeline::archive_fetched(&ctx.store, fetched, prior.clone(), &opts) {
         Ok(Hop::Redirect { target, capture_id }) => {
+            if crate::outcome::is_soft_404_redirect(&url, &target) {
+                let detail = format!("{url}: redirect to the home page {target} (soft 404)");
+                return ctx.fail(&item, "soft_404", &detail, Some(capture_id));
+            }
             ctx.follow_redirect(&item, &url, &target, capture_id)
+        }
+        Ok(Hop::Final(archived)) if archived.outcome.is_refusal() => {
+            let what = archived.outcome;
+            let detail = format!("{}: {}", archived.final_url, what.describe(archived.status));
+            ctx.fail(&item, what.as_str(), &detail, Some(archived.capture_id))
         }
         Ok(Hop::Final(archived)) => {
             let outcome = match archived.record_type {
@@ -509,6 +549,13 @@ impl Ctx {
             let detail = format!("{url}: redirect to {target} leaves the source's hosts");
             return self.fail(item, "redirect_out_of_scope", &detail, Some(capture));
         }
+        let limit = self.crawl.max_redirects;
+        let before = crate::redirect_chain::hops_to(lock_db(&self.store)?.conn(), &item.url, limit)
+            .map_err(|e| CrawlError::Frontier(e.into()))?;
+        if before + 1 > limit {
+            let detail = format!("{url}: more than {limit} redirects in a chain of new URLs");
+            return self.fail(item, "redirect_loop", &detail, Some(capture));
+        }
         let db = lock_db(&self.store)?;
         frontier::add(
             db.conn(),
@@ -616,6 +663,10 @@ impl Ctx {
     fn resume_visit(&self, item: &Item, url: &Url, capture: i64) -> Result<(), CrawlError> {
         let page = recover::captured_page(&self.store, &self.run, capture)?;
         tracing::info!(url = %url, capture, "already archived by this run; recorded from the archive");
+        if let Some(what) = page.outcome.filter(|o| o.is_refusal()) {
+            let detail = format!("{url}: {}", what.describe(page.status));
+            return self.fail(item, what.as_str(), &detail, Some(capture));
+        }
         if let Some(target) = page.location.as_deref().and_then(|l| url.join(l).ok()) {
             return self.follow_redirect(item, url, &target, capture);
         }
@@ -643,14 +694,14 @@ impl Ctx {
         source: &str,
     ) -> Result<Verdict, CrawlError> {
         if let Some(robots) = self.politeness.robots(url) {
-            return Ok(verdict(&robots, url));
+            return Ok(self.judge(&robots, url));
         }
         let Some(mut current) = politeness::robots_url(url) else {
             return Ok(Verdict::Allowed);
         };
         let agent = self.politeness.settings().agent.clone();
         if let Some(robots) = self.robots_from_run(&current, &agent)? {
-            let verdict = verdict(&robots, url);
+            let verdict = self.judge(&robots, url);
             self.politeness.set_robots(url, robots);
             return Ok(verdict);
         }
@@ -689,7 +740,8 @@ impl Ctx {
                 return self.robots_unreachable(claim, url, source, &detail, retry_after);
             }
             self.politeness.answered(claim.host());
-            let verdict = verdict(&robots, url);
+            self.report_long_delay(&robots, url);
+            let verdict = self.judge(&robots, url);
             self.politeness.set_robots(url, robots);
             // A Crawl-delay applies from this request on.
             claim.request_done();
@@ -718,6 +770,32 @@ impl Ctx {
             400..=499 if page.status != 429 => Some(Robots::AllowAll),
             _ => None,
         })
+    }
+
+    /// The verdict of robots.txt, with the configured ceiling on `Crawl-delay`.
+    fn judge(&self, robots: &Robots, url: &Url) -> Verdict {
+        match robots.crawl_delay() {
+            Some(delay)
+                if delay > self.crawl.max_crawl_delay && !self.crawl.obey_long_crawl_delay =>
+            {
+                Verdict::TooSlow(delay)
+            }
+            _ => verdict(robots, url),
+        }
+    }
+
+    fn report_long_delay(&self, robots: &Robots, url: &Url) {
+        if let Some(delay) = robots
+            .crawl_delay()
+            .filter(|d| *d > self.crawl.max_crawl_delay)
+        {
+            let action = if self.crawl.obey_long_crawl_delay {
+                "obeyed (crawl.long_crawl_delay = \"obey\")"
+            } else {
+                "host skipped (crawl.long_crawl_delay = \"skip\")"
+            };
+            tracing::warn!(origin = %politeness::origin(url), delay_s = delay.as_secs(), ceiling_s = self.crawl.max_crawl_delay.as_secs(), action, "robots.txt asks for a long Crawl-delay");
+        }
     }
 
     fn options_for_robots(&self) -> Options {

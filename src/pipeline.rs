@@ -11,6 +11,7 @@ use crate::attachment::{self, Kind};
 use crate::decode::{self, Decoded};
 use crate::extract::{self, Report};
 use crate::fetch::{self, Conditional, FetchError, Fetched, Fetcher};
+use crate::outcome::{self, Outcome};
 use crate::warc::{self, Exchange, Revisit, WarcError, WarcWriter};
 
 /// The most a parser is handed of one (possibly compressed) body.
@@ -72,7 +73,11 @@ impl Store {
         info: String,
     ) -> Result<Self, PipelineError> {
         let db = Archive::open(dir)?;
-        let warc = WarcWriter::open(&db.warc_dir(), max_warc_bytes, info)?;
+        let known = crate::integrity::known_ends(&db).unwrap_or_default();
+        let warc = WarcWriter::open_known(&db.warc_dir(), max_warc_bytes, info, &known)?;
+        if let Err(e) = crate::integrity::record_damage(&db, warc.damage()) {
+            tracing::warn!(error = %e, "damaged WARC regions not recorded in the database");
+        }
         Ok(Self {
             warc: Mutex::new(warc),
             db: Mutex::new(db),
@@ -116,6 +121,8 @@ pub struct Archived {
     /// Every hop of the redirect chain, first to last.
     pub hops: Vec<Url>,
     pub truncated: Option<&'static str>,
+    /// What the final answer is (a report, a block page, …).
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, Clone)]
@@ -188,11 +195,17 @@ pub fn prior_capture(
     if !conditional {
         return Ok(None);
     }
-    Ok(store
-        .db
-        .lock()
-        .map_err(|_| PipelineError::Poisoned)?
-        .prior_capture(url.as_str())?)
+    let db = lock(store)?;
+    let prior = db.prior_capture(url.as_str())?;
+    // A revisit may only point at a record that is there and whole; where
+    // it is not, the page is asked for in full and archived again.
+    Ok(prior.filter(|p| {
+        let whole = crate::integrity::prior_is_whole(&db.warc_dir(), p);
+        if !whole {
+            tracing::warn!(%url, file = %p.warc_file, offset = p.warc_offset, "the archived record of this URL is damaged or missing: archiving a full copy");
+        }
+        whole
+    }))
 }
 
 /// The validators to send for a URL with this prior capture.
@@ -216,6 +229,15 @@ pub fn archive_fetched(
 ) -> Result<Hop, PipelineError> {
     if let Some(target) = redirect_target(&fetched)? {
         let capture_id = snapshot(store, &fetched, None, opts)?;
+        let kind = outcome::of_exchange(
+            &fetched.url,
+            fetched.status,
+            &fetched.headers,
+            &fetched.body,
+            Some(&target),
+            None,
+        );
+        lock(store)?.set_outcome(capture_id, kind.as_str())?;
         return Ok(Hop::Redirect { target, capture_id });
     }
     let hops = vec![fetched.url.clone()];
@@ -255,6 +277,14 @@ fn finish(
     });
     if let Some(prior) = unchanged {
         let capture_id = snapshot(store, &fetched, Some(prior), opts)?;
+        // The same payload is what it was when first archived.
+        let db = lock(store)?;
+        let kind = db
+            .outcome_of(prior.id)?
+            .and_then(|o| Outcome::parse(&o))
+            .unwrap_or(Outcome::Other);
+        db.set_outcome(capture_id, kind.as_str())?;
+        drop(db);
         return Ok(Archived {
             final_url: fetched.url.clone(),
             status: fetched.status,
@@ -266,6 +296,7 @@ fn finish(
             content_type,
             hops,
             truncated: None,
+            outcome: kind,
         });
     }
     let capture_id = snapshot(store, &fetched, None, opts)?;
@@ -282,6 +313,15 @@ fn finish(
     } else {
         None
     };
+    let kind = outcome::of_exchange(
+        &fetched.url,
+        fetched.status,
+        &fetched.headers,
+        &fetched.body,
+        None,
+        analysis.as_ref(),
+    );
+    lock(store)?.set_outcome(capture_id, kind.as_str())?;
     let (decoded, reports) = analysis.map_or((None, Vec::new()), |a| (a.decoded, a.reports));
     let summary = decoded.as_ref().map(|d| DecodeSummary {
         encoding: d.encoding,
@@ -301,7 +341,12 @@ fn finish(
         content_type,
         hops,
         truncated: fetched.truncated,
+        outcome: kind,
     })
+}
+
+fn lock(store: &Store) -> Result<std::sync::MutexGuard<'_, Archive>, PipelineError> {
+    store.db.lock().map_err(|_| PipelineError::Poisoned)
 }
 
 /// Decode + extract a stored body and write what was derived (the encoding
@@ -317,7 +362,8 @@ pub fn derive(
     content_type: Option<&str>,
 ) -> Result<Option<Analysis>, ArchiveError> {
     let entity = fetch::entity(headers, body, PARSE_LIMIT);
-    let Some(analysis) = analyse_document(url, &entity, content_type) else {
+    let named = crate::disposition::document_name(url, headers);
+    let Some(analysis) = analyse_document(&named, &entity, content_type) else {
         return Ok(None);
     };
     if let Some(d) = &analysis.decoded {

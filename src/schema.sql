@@ -28,7 +28,9 @@ CREATE TABLE captures (
     encoding_rejected TEXT,             -- declared labels the bytes contradicted (JSON)
     source            TEXT,             -- the configured source that led here, if any
     etag              TEXT,
-    last_modified     TEXT
+    last_modified     TEXT,
+    outcome           TEXT              -- report | listing | attachment | block_waf | block_cookie_script
+                                        -- | block_challenge | block_captcha | soft_404 | empty | redirect | other
 );
 CREATE INDEX captures_url ON captures(url, fetched_at);
 CREATE INDEX captures_digest ON captures(payload_digest);
