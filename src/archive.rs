@@ -37,6 +37,8 @@ pub enum ArchiveError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("archive database {path} is damaged ({detail}); nothing was written to it. Move it aside and run `nianbao rebuild --archive {dir}` to make a new index from the WARC files, or restore it from a backup", dir = path.parent().unwrap_or(path).display())]
+    Corrupt { path: PathBuf, detail: String },
     #[error("archive database {path} has schema version {found}, this nianbao reads version {SCHEMA_VERSION}: upgrade nianbao")]
     NewerSchema { path: PathBuf, found: i64 },
     #[error("cannot bring the archive database up to date: {0}")]
@@ -82,6 +84,10 @@ pub struct PriorCapture {
     pub warc_record_id: String,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Where its record is, so that it can be verified before a revisit
+    /// points at it.
+    pub warc_file: String,
+    pub warc_offset: u64,
 }
 
 /// An open archive database.
@@ -126,6 +132,7 @@ impl Archive {
         let conn = Connection::open(&db_path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(sql)?;
+        check_integrity(&conn, &db_path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
@@ -143,6 +150,7 @@ impl Archive {
             conn.execute_batch(&format!("BEGIN; {SCHEMA} COMMIT;"))
                 .map_err(sql)?;
         } else {
+            add_outcomes(&conn).map_err(sql)?;
             migrate_imports(&conn).map_err(sql)?;
             migrate(&conn).map_err(sql)?;
         }
@@ -274,13 +282,18 @@ impl Archive {
         Ok(ids)
     }
 
-    /// The most recent full (`response`) capture of a URL with a 2xx status.
+    /// The most recent full (`response`) capture of a URL with a 2xx status
+    /// that was the page itself: a block page, soft 404 or empty answer is
+    /// never what a later answer is compared with.
     pub fn prior_capture(&self, url: &str) -> Result<Option<PriorCapture>, ArchiveError> {
         self.conn
             .query_row(
-                "SELECT id, url, fetched_at, payload_digest, warc_record_id, etag, last_modified
+                "SELECT id, url, fetched_at, payload_digest, warc_record_id, etag, last_modified,
+                   warc_file, warc_offset
                  FROM captures WHERE url = ?1 AND record_type = 'response'
                    AND status BETWEEN 200 AND 299
+                   AND (outcome IS NULL OR (outcome NOT LIKE 'block%'
+                        AND outcome NOT IN ('soft_404', 'empty')))
                  ORDER BY fetched_at DESC, id DESC LIMIT 1",
                 [url],
                 |r| {
@@ -292,6 +305,8 @@ impl Archive {
                         warc_record_id: r.get(4)?,
                         etag: r.get(5)?,
                         last_modified: r.get(6)?,
+                        warc_file: r.get(7)?,
+                        warc_offset: r.get::<_, i64>(8)?.max(0) as u64,
                     })
                 },
             )
@@ -327,6 +342,30 @@ impl Archive {
                 |r| r.get(0),
             )
             .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record what a capture turned out to be (`outcome::Outcome::as_str`).
+    pub fn set_outcome(&self, capture_id: i64, outcome: &str) -> Result<(), ArchiveError> {
+        self.conn
+            .execute(
+                "UPDATE captures SET outcome = ?2 WHERE id = ?1",
+                params![capture_id, outcome],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// What a capture turned out to be, if recorded.
+    pub fn outcome_of(&self, capture_id: i64) -> Result<Option<String>, ArchiveError> {
+        self.conn
+            .query_row(
+                "SELECT outcome FROM captures WHERE id = ?1",
+                [capture_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
             .map_err(|e| self.err(e))
     }
 
@@ -604,6 +643,61 @@ pub fn upgrade(dir: &Path) -> Result<(), ArchiveError> {
         return Ok(());
     }
     migrate(&conn).map_err(sql)
+}
+
+/// Damaged WARC regions found on open (see `integrity`): left in their file,
+/// copied aside, skipped.
+const DAMAGE_TABLE: &str = "CREATE TABLE IF NOT EXISTS damage (
+    id          INTEGER PRIMARY KEY,
+    warc_file   TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    length      INTEGER NOT NULL,
+    found_at    TEXT NOT NULL,
+    kept_as     TEXT,
+    urls        TEXT NOT NULL DEFAULT '[]'
+);";
+
+/// Refuse a damaged database before anything is written to it: SQLite's
+/// `quick_check` (structure of every page and index, without the full
+/// cross-check of `integrity_check`).
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), ArchiveError> {
+    let corrupt = |detail: String| ArchiveError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let found: rusqlite::Result<Vec<String>> =
+        conn.prepare("PRAGMA quick_check(5)").and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        });
+    match found {
+        Ok(lines) if lines.iter().all(|l| l == "ok") => Ok(()),
+        Ok(lines) => Err(corrupt(lines.join("; "))),
+        Err(e) => match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Err(ArchiveError::Sqlite {
+                    path: path.to_path_buf(),
+                    source: e,
+                })
+            }
+            _ => Err(corrupt(e.to_string())),
+        },
+    }
+}
+
+/// Bring an archive made by an earlier build up to this schema: additive
+/// nullable columns only, so the same file still opens in that build.
+fn add_outcomes(conn: &Connection) -> rusqlite::Result<()> {
+    let has_outcome: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('captures') WHERE name = 'outcome')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_outcome {
+        conn.execute_batch("ALTER TABLE captures ADD COLUMN outcome TEXT")?;
+    }
+    conn.execute_batch(DAMAGE_TABLE)?;
+    Ok(())
 }
 
 /// Refuse a read-only archive before anything starts.

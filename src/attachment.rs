@@ -57,6 +57,10 @@ pub fn kind_of(url: &str, content_type: Option<&str>, bytes: &[u8]) -> Option<Ki
         .unwrap_or(url)
         .to_ascii_lowercase();
     let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    // The bytes say what a document is, whatever the server labelled it.
+    if let Some(kind) = kind_by_bytes(bytes) {
+        return Some(kind);
+    }
     if bytes.starts_with(b"%PDF") || mime == "application/pdf" || ext == "pdf" {
         return Some(Kind::Pdf);
     }
@@ -81,6 +85,41 @@ pub fn kind_of(url: &str, content_type: Option<&str>, bytes: &[u8]) -> Option<Ki
     }
     if mime.is_empty() || mime == "application/octet-stream" {
         return sniff_text(bytes);
+    }
+    None
+}
+
+/// ZIP containers (DOCX, XLSX) and OLE compound files (DOC, XLS) by their
+/// magic bytes and the names of their parts.
+fn kind_by_bytes(bytes: &[u8]) -> Option<Kind> {
+    const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if bytes.starts_with(b"%PDF") {
+        return Some(Kind::Pdf);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        let zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+        let names: Vec<String> = zip
+            .file_names()
+            .filter_map(Result::ok)
+            .map(|n| n.into_owned())
+            .collect();
+        if names.iter().any(|n| n.starts_with("word/")) {
+            return Some(Kind::Docx);
+        }
+        if names.iter().any(|n| n.starts_with("xl/")) {
+            return Some(Kind::Spreadsheet);
+        }
+        return None;
+    }
+    if bytes.starts_with(&OLE) {
+        // Directory entries are UTF-16LE names: "Workbook" / "Book" for
+        // Excel, "WordDocument" for Word.
+        let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        let has = |s: &str| memchr::memmem::find(bytes, &utf16(s)).is_some();
+        if has("Workbook") || has("Book") {
+            return Some(Kind::Spreadsheet);
+        }
+        return Some(Kind::Unconvertible);
     }
     None
 }

@@ -57,6 +57,8 @@ struct RawCrawl {
     max_requests_per_second: u32,
     warc_max_file_mb: u64,
     accept_invalid_certs: bool,
+    max_crawl_delay_s: u64,
+    long_crawl_delay: String,
 }
 
 impl Default for RawCrawl {
@@ -82,6 +84,8 @@ impl Default for RawCrawl {
             max_requests_per_second: 0,
             warc_max_file_mb: 1024,
             accept_invalid_certs: true,
+            max_crawl_delay_s: 60,
+            long_crawl_delay: "skip".into(),
         }
     }
 }
@@ -118,6 +122,10 @@ pub struct CrawlConfig {
     /// Requests started per second across all hosts; 0 for no bound.
     pub max_requests_per_second: u32,
     pub warc_max_file_bytes: u64,
+    /// A robots.txt `Crawl-delay` above this is reported, and the host
+    /// skipped unless `obey_long_crawl_delay`.
+    pub max_crawl_delay: Duration,
+    pub obey_long_crawl_delay: bool,
 }
 
 /// One publishing agency and where its reports are listed.
@@ -154,6 +162,15 @@ impl Config {
         if c.user_agent.trim().is_empty() {
             return Err(invalid("crawl.user_agent must not be empty".into()));
         }
+        let obey_long_crawl_delay = match c.long_crawl_delay.as_str() {
+            "skip" => false,
+            "obey" => true,
+            other => {
+                return Err(invalid(format!(
+                    "crawl.long_crawl_delay must be \"skip\" or \"obey\", not {other:?}"
+                )))
+            }
+        };
         let mut sources = Vec::new();
         for s in raw.sources {
             let mut start = Vec::new();
@@ -198,6 +215,8 @@ impl Config {
                 max_retries: c.max_retries,
                 max_requests_per_second: c.max_requests_per_second,
                 warc_max_file_bytes: c.warc_max_file_mb.max(1) * 1024 * 1024,
+                max_crawl_delay: Duration::from_secs(c.max_crawl_delay_s),
+                obey_long_crawl_delay,
             },
             fetch,
             sources,

@@ -44,8 +44,16 @@ pub use tally::{RunSummary, SourceSummary};
 
 use queues::Queues;
 
+/// Index every WARC record no capture row points at (all of them, for a
+/// new database); returns how many were indexed.
+pub fn index_snapshots(store: &Store) -> Result<usize, CrawlError> {
+    recover::index_orphans(store)
+}
+
 /// The shortest wait before a 5xx or timeout is tried again.
 const MIN_RETRY: Duration = Duration::from_millis(500);
+/// Bytes of a refused answer read to tell an anti-bot script from a server error.
+const PROBE_BYTES: u64 = 64 * 1024;
 /// robots.txt redirects followed (RFC 9309 §2.3.1.2).
 const ROBOTS_REDIRECTS: usize = 5;
 
@@ -178,8 +186,13 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
     let store = ctx.writer.close()?;
     scheduled?;
     let db = lock_db(&store)?;
-    frontier::finish_run(db.conn(), &ctx.run)?;
-    let summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;
+    let interrupted = crate::interrupt::requested();
+    // A stopped run stays open: the next start resumes it.
+    if interrupted.is_none() {
+        frontier::finish_run(db.conn(), &ctx.run)?;
+    }
+    let mut summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;
+    summary.interrupted = interrupted.map(crate::interrupt::name);
     drop(db);
     drop(lock);
     Ok(summary)
@@ -306,7 +319,8 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
     let mut counted: HashSet<String> = HashSet::new();
     let mut failure = None;
     loop {
-        while failure.is_none() && tasks.len() < ctx.crawl.max_concurrency {
+        let stopping = crate::interrupt::requested().is_some();
+        while failure.is_none() && !stopping && tasks.len() < ctx.crawl.max_concurrency {
             let Some(host) = queues.next_host(Instant::now()) else {
                 break;
             };
@@ -344,7 +358,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             });
         }
         let wake = queues.next_wake();
-        if tasks.is_empty() && (failure.is_some() || wake.is_none()) {
+        if tasks.is_empty() && (failure.is_some() || stopping || wake.is_none()) {
             break;
         }
         let sleep_to = wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
@@ -362,13 +376,17 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                         tracing::error!(error = %e, "stopping the run");
                         failure.get_or_insert(e);
                     }
+                    // A request cut after the grace period of a stop signal.
+                    Some(Err(e)) if e.is_cancelled() && stopping => {}
                     Some(Err(e)) => {
                         failure.get_or_insert(CrawlError::Task(e.to_string()));
                     }
                     None => {}
                 }
             }
-            () = tokio::time::sleep_until(sleep_to.into()), if wake.is_some() => {}
+            () = tokio::time::sleep_until(sleep_to.into()), if wake.is_some() && !stopping => {}
+            () = crate::interrupt::stop_requested(), if !stopping => {}
+            () = crate::interrupt::grace_over(), if stopping => tasks.abort_all(),
         }
     }
     if let Some(bar) = bar {
@@ -446,6 +464,9 @@ enum Verdict {
     Wait(Duration),
     /// Could not be read after every retry.
     Unavailable,
+    /// robots.txt asks for a `Crawl-delay` above the configured ceiling and
+    /// the config says to skip such hosts.
+    TooSlow(Duration),
 }
 
 /// A link found on a page, owned, on its way to the frontier.
@@ -507,6 +528,16 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
             ctx.fail(&item, "robots_unavailable", &detail, None).await?;
             return Ok(visited);
         }
+        Verdict::TooSlow(delay) => {
+            let detail = format!(
+                "robots.txt asks for a Crawl-delay of {}s, above crawl.max_crawl_delay_s = {}s (crawl.long_crawl_delay = \"skip\")",
+                delay.as_secs(),
+                ctx.crawl.max_crawl_delay.as_secs()
+            );
+            ctx.fail(&item, "crawl_delay_too_long", &detail, None)
+                .await?;
+            return Ok(visited);
+        }
     }
     // Read before the turn begins: the request then starts when its turn does.
     let prior = match item.form {
@@ -528,7 +559,10 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
     let (source, page, headers) = (item.source.clone(), url.clone(), fetched.headers.clone());
     ctx.db(move |db| Ok(cookies::remember(db.conn(), &source, &page, &headers)?))
         .await?;
-    if is_retryable(fetched.status) {
+    // An anti-bot answer (加速乐's 521) is archived as what it is, not
+    // retried as a server error.
+    let challenge = crate::outcome::challenge_of(fetched.status, &fetched.entity(PROBE_BYTES));
+    if is_retryable(fetched.status) && challenge.is_none() {
         visited.retry_at = ctx.refused(&claim, &item, fetched, prior).await?;
         return Ok(visited);
     }
@@ -655,7 +689,13 @@ impl Ctx {
             .await?;
         let capture = match step {
             Ok(Step::Redirect { target, capture_id }) => {
-                return self.follow_redirect(item, url, &target, capture_id).await
+                if crate::outcome::is_soft_404_redirect(url, &target) {
+                    let detail = format!("{url}: redirect to the home page {target} (soft 404)");
+                    self.fail(item, "soft_404", &detail, Some(capture_id))
+                        .await?;
+                    return Ok(Added::default());
+                }
+                return self.follow_redirect(item, url, &target, capture_id).await;
             }
             Ok(Step::Final(Snapped::Revisit { capture_id })) => {
                 let status = fetched.status;
@@ -681,16 +721,33 @@ impl Ctx {
         let outcome = if had_prior { "changed" } else { "new" };
         let (status, page) = (fetched.status, fetched.url.clone());
         let (looked, starts) = (item.clone(), self.starts_of(&item.source));
-        let (analysis, found) = self
+        let (analysis, found, kind) = self
             .cpu(move || {
                 let analysis = pipeline::analyse(&fetched);
+                let kind = pipeline::outcome_of_answer(&fetched, analysis.as_ref());
                 let found = analysis
                     .as_ref()
+                    .filter(|_| !kind.is_refusal())
                     .and_then(|a| a.decoded.as_ref())
                     .map(|d| discover_on(&looked, &fetched.url, &d.text, &starts));
-                (analysis, found)
+                (analysis, found, kind)
             })
             .await?;
+        let stored = kind.as_str();
+        self.db(move |db| {
+            Ok(db
+                .set_outcome(capture, stored)
+                .map_err(PipelineError::from)?)
+        })
+        .await?;
+        if kind.is_refusal() {
+            // A block page, soft 404 or empty answer: never a report, never
+            // a new version of one.
+            let detail = format!("{page}: {}", kind.describe(status));
+            self.fail(item, kind.as_str(), &detail, Some(capture))
+                .await?;
+            return Ok(Added::default());
+        }
         self.settle(item, &page, status, outcome, capture, analysis, found)
             .await
     }
@@ -852,6 +909,19 @@ impl Ctx {
                 .await?;
             return Ok(Added::default());
         }
+        let (limit, key) = (self.crawl.max_redirects, item.url.clone());
+        let before = self
+            .db(move |db| {
+                crate::redirect_chain::hops_to(db.conn(), &key, limit)
+                    .map_err(|e| CrawlError::Frontier(e.into()))
+            })
+            .await?;
+        if before + 1 > limit {
+            let detail = format!("{url}: more than {limit} redirects in a chain of new URLs");
+            self.fail(item, "redirect_loop", &detail, Some(capture))
+                .await?;
+            return Ok(Added::default());
+        }
         let (run, item, target) = (self.run, item.clone(), target.clone());
         self.db(move |db| {
             let added = frontier::add_items(
@@ -1009,6 +1079,12 @@ impl Ctx {
             .store(move |store| recover::captured_page(store, &run, capture))
             .await?;
         tracing::info!(url = %url, capture, "already archived by this run; recorded from the archive");
+        if let Some(what) = page.outcome.filter(|o| o.is_refusal()) {
+            let detail = format!("{url}: {}", what.describe(page.status));
+            self.fail(item, what.as_str(), &detail, Some(capture))
+                .await?;
+            return Ok(Added::default());
+        }
         if let Some(target) = page.location.as_deref().and_then(|l| url.join(l).ok()) {
             return self.follow_redirect(item, url, &target, capture).await;
         }
@@ -1035,14 +1111,14 @@ impl Ctx {
         source: &str,
     ) -> Result<Verdict, CrawlError> {
         if let Some(robots) = self.politeness.robots(url) {
-            return Ok(verdict(&robots, url));
+            return Ok(self.judge(&robots, url));
         }
         let Some(mut current) = politeness::robots_url(url) else {
             return Ok(Verdict::Allowed);
         };
         let agent = self.politeness.settings().agent.clone();
         if let Some(robots) = self.robots_from_run(&current, &agent).await? {
-            let verdict = verdict(&robots, url);
+            let verdict = self.judge(&robots, url);
             self.politeness.set_robots(url, robots);
             return Ok(verdict);
         }
@@ -1093,7 +1169,8 @@ impl Ctx {
                     .await;
             }
             self.politeness.answered(claim.host());
-            let verdict = verdict(&robots, url);
+            self.report_long_delay(&robots, url);
+            let verdict = self.judge(&robots, url);
             self.politeness.set_robots(url, robots);
             // A Crawl-delay applies from this request on.
             claim.request_done();
@@ -1131,6 +1208,32 @@ impl Ctx {
             400..=499 if page.status != 429 => Some(Robots::AllowAll),
             _ => None,
         })
+    }
+
+    /// The verdict of robots.txt, with the configured ceiling on `Crawl-delay`.
+    fn judge(&self, robots: &Robots, url: &Url) -> Verdict {
+        match robots.crawl_delay() {
+            Some(delay)
+                if delay > self.crawl.max_crawl_delay && !self.crawl.obey_long_crawl_delay =>
+            {
+                Verdict::TooSlow(delay)
+            }
+            _ => verdict(robots, url),
+        }
+    }
+
+    fn report_long_delay(&self, robots: &Robots, url: &Url) {
+        if let Some(delay) = robots
+            .crawl_delay()
+            .filter(|d| *d > self.crawl.max_crawl_delay)
+        {
+            let action = if self.crawl.obey_long_crawl_delay {
+                "obeyed (crawl.long_crawl_delay = \"obey\")"
+            } else {
+                "host skipped (crawl.long_crawl_delay = \"skip\")"
+            };
+            tracing::warn!(origin = %politeness::origin(url), delay_s = delay.as_secs(), ceiling_s = self.crawl.max_crawl_delay.as_secs(), action, "robots.txt asks for a long Crawl-delay");
+        }
     }
 
     fn options_for_robots(&self) -> Options {

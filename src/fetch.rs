@@ -6,7 +6,6 @@
 //! cannot reach is retried with the platform's native TLS and remembered.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -151,31 +150,34 @@ pub fn raw_reference(value: &[u8]) -> String {
     out
 }
 
-/// Undo `Content-Encoding` (gzip, deflate) of a body, reading at most `limit` bytes.
+/// Undo `Content-Encoding` (gzip, deflate, br, stacked), reading at most
+/// `limit` bytes. A coding that cannot be read is named in the log, and the
+/// body is handed on as sent (some servers label plain bodies as gzip).
 pub fn entity(headers: &[(String, Vec<u8>)], body: &[u8], limit: u64) -> Vec<u8> {
-    let coding = header_value(headers, "content-encoding")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let mut out = Vec::new();
-    let read = match coding.trim() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(body)
-            .take(limit)
-            .read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(body)
-            .take(limit)
-            .read_to_end(&mut out),
-        _ => {
-            return body
-                .get(..body.len().min(limit as usize))
-                .unwrap_or(body)
-                .to_vec()
-        }
+    let coding = header_value(headers, "content-encoding").unwrap_or_default();
+    let as_sent = || {
+        body.get(..body.len().min(limit as usize))
+            .unwrap_or(body)
+            .to_vec()
     };
-    if read.is_err() && out.is_empty() {
-        // Mislabelled: not compressed after all.
-        return body.to_vec();
+    if coding.trim().is_empty() {
+        return as_sent();
     }
-    out
+    match crate::coding::decode(&coding, body, limit) {
+        Ok(out) => out,
+        Err(e) => {
+            tracing::warn!(error = %e, "body read as sent");
+            as_sent()
+        }
+    }
+}
+
+/// Why a body's `Content-Encoding` could not be undone, if it could not.
+pub fn coding_problem(headers: &[(String, Vec<u8>)], body: &[u8]) -> Option<String> {
+    let coding = header_value(headers, "content-encoding")?;
+    crate::coding::decode(&coding, body, 1 << 16)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// An HTTP client pair (rustls first, native TLS for old servers).
@@ -295,6 +297,11 @@ impl Fetcher {
             .map_err(|e| classify(url, &e))?;
         let ip = response.remote_addr().map(|a| a.ip());
         let status = response.status();
+        // hyper keeps a reason phrase only when it is not the canonical one.
+        let reason = response
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| r.as_bytes().to_vec());
         let raw_headers: Vec<(String, Vec<u8>)> = response
             .headers()
             .iter()
@@ -306,7 +313,7 @@ impl Fetcher {
             url: url.clone(),
             date,
             status: status.as_u16(),
-            response_head: response_head(status, &raw_headers),
+            response_head: response_head(status, reason.as_deref(), &raw_headers),
             headers: raw_headers,
             request_head,
             body,
@@ -463,12 +470,19 @@ fn request_head(url: &Url, headers: &HeaderMap, form: Option<&str>) -> Vec<u8> {
     out
 }
 
-/// The response head for the WARC. `Transfer-Encoding` is dropped: the body
-/// stored after it is de-chunked, and a chunked label would make readers
-/// mis-parse it.
-fn response_head(status: reqwest::StatusCode, headers: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let reason = status.canonical_reason().unwrap_or("");
-    let mut out = format!("HTTP/1.1 {} {reason}\r\n", status.as_u16()).into_bytes();
+/// The response head for the WARC, with the reason phrase as served.
+/// `Transfer-Encoding` is dropped: the body stored after it is de-chunked,
+/// and a chunked label would make readers mis-parse it. Header names come
+/// lowercased from the HTTP client (which does not expose their case).
+fn response_head(
+    status: reqwest::StatusCode,
+    reason: Option<&[u8]>,
+    headers: &[(String, Vec<u8>)],
+) -> Vec<u8> {
+    let canonical = status.canonical_reason().unwrap_or("");
+    let mut out = format!("HTTP/1.1 {} ", status.as_u16()).into_bytes();
+    out.extend_from_slice(reason.unwrap_or(canonical.as_bytes()));
+    out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("transfer-encoding") {
             continue;

@@ -2,19 +2,26 @@
 //! annual reports. See ARCHITECTURE.md for the map.
 pub mod archive;
 pub mod attachment;
+pub mod coding;
 pub mod config;
 pub mod cookies;
 pub mod crawl;
 pub mod decode;
 pub mod discover;
+pub mod disposition;
 pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
 pub mod import;
+pub mod integrity;
+pub mod interrupt;
+pub mod outcome;
 pub mod pipeline;
 pub mod politeness;
 pub mod progress;
+pub mod rebuild;
+pub mod redirect_chain;
 pub mod reextract;
 pub mod serve;
 pub mod status;

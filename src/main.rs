@@ -17,6 +17,34 @@ use nianbao::frontier;
 use nianbao::pipeline::{self, Options, Store};
 use nianbao::summary;
 
+/// Print to stdout; a closed stdout (`| head -1`) silences the rest of the
+/// output instead of ending the command with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => { emit(&format!($($arg)*)) };
+}
+macro_rules! outln {
+    () => { emit("\n") };
+    ($($arg:tt)*) => { emit(&format!("{}\n", format!($($arg)*))) };
+}
+
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn emit(text: &str) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Exit code: everything worked.
 const OK: u8 = 0;
 /// Exit code: the work ran but something failed (HTTP error, no tables, …).
@@ -130,6 +158,20 @@ enum Command {
         /// Address to listen on; this machine only unless told otherwise.
         #[arg(long, default_value = nianbao::serve::DEFAULT_BIND)]
         bind: String,
+    },
+    /// Check every WARC record's digests, every damaged or torn region, and
+    /// every index row against the record it points at (reads only).
+    Verify {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
+    /// Make a new SQLite index from the WARC files alone (the old database is
+    /// moved aside): captures, reports, cells, checks.
+    Rebuild {
+        /// Archive directory (default: the config's `archive`, else ./archive).
+        #[arg(long)]
+        archive: Option<PathBuf>,
     },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
@@ -296,7 +338,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or_else(|| config.archive.clone());
             let done = export::index(&dir, force)?;
-            println!(
+            outln!(
                 "CDXJ: {} index files written ({} lines), {} already up to date",
                 done.written.len(),
                 done.lines,
@@ -317,13 +359,47 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let config = load_config_if_present(&cli.config)?;
             serve(config, archive, &bind)
         }
+        Command::Verify { archive } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or(config.archive);
+            let db = nianbao::archive::Archive::open(&dir)
+                .with_context(|| format!("opening the archive in {}", dir.display()))?;
+            let found = nianbao::integrity::verify(&db)?;
+            out!("{}", found.render());
+            Ok(if found.problems.is_empty() {
+                OK
+            } else {
+                FAILED
+            })
+        }
+        Command::Rebuild { archive } => {
+            let config = load_config_if_present(&cli.config)?;
+            let dir = archive.unwrap_or(config.archive);
+            let _lock = crawl::RunLock::acquire(&dir)?;
+            let done = nianbao::rebuild::rebuild(
+                &dir,
+                pipeline::warcinfo(&config.fetch.user_agent, "rebuild"),
+            )?;
+            for path in &done.moved_aside {
+                outln!("moved aside: {}", path.display());
+            }
+            outln!(
+                "rebuilt {} from the WARC files: {} captures, {} reports, {} cells, {} checks",
+                dir.join(nianbao::archive::DB_FILE).display(),
+                done.captures,
+                done.reports,
+                done.cells,
+                done.checks
+            );
+            Ok(OK)
+        }
         Command::Reextract { archive } => {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or(config.archive);
             let mut db = nianbao::archive::Archive::open(&dir)
                 .with_context(|| format!("opening the archive in {}", dir.display()))?;
             let changes = nianbao::reextract::reextract(&mut db)?;
-            print!("{changes}");
+            out!("{changes}");
             Ok(if changes.unreadable.is_empty() {
                 OK
             } else {
@@ -382,13 +458,13 @@ fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {
     }
     let manifest = export::export(opts)?;
     for f in &manifest.files {
-        println!("{:>10} rows  {}", f.rows, opts.out.join(&f.name).display());
+        outln!("{:>10} rows  {}", f.rows, opts.out.join(&f.name).display());
     }
     let reports = match opts.format {
         OutputFormat::Wacz => manifest.rows("wacz"),
         _ => manifest.rows("reports"),
     };
-    println!(
+    outln!(
         "exported {} of {} reports ({} cells) in {:.1}s; manifest: {}",
         reports,
         manifest.archive.reports,
@@ -437,14 +513,26 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    match runtime.block_on(crawl::run(&config, &opts)) {
+    let ran = runtime.block_on(async {
+        nianbao::interrupt::install();
+        crawl::run(&config, &opts).await
+    });
+    match ran {
         Ok(summary) => {
-            print!("{}", summary.render());
+            out!("{}", summary.render());
             // Keep the replay indexes beside the WARC files current.
             let warc_dir = config.archive.join(nianbao::archive::WARC_DIR);
             let indexed = nianbao::export::cdxj::index_dir(&warc_dir, false);
             if let Err(e) = &indexed {
                 eprintln!("error: writing the CDXJ indexes: {e}");
+            }
+            if let Some(signal) = nianbao::interrupt::requested() {
+                return Ok(nianbao::interrupt::exit_code(signal));
+            }
+            for s in summary.sources.iter() {
+                if let Some(why) = &s.blocked_by {
+                    eprintln!("error: source {}: {why}", s.name);
+                }
             }
             Ok(if summary.has_failures() || indexed.is_err() {
                 FAILED
@@ -546,7 +634,7 @@ fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
             return Ok(if e.is_fatal() { UNUSABLE } else { FAILED });
         }
     };
-    println!(
+    outln!(
         "archived {} → HTTP {} (capture {}, {} in {})",
         archived.final_url,
         archived.status,
@@ -555,7 +643,7 @@ fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
         dir.join("warc").display()
     );
     if let Some(d) = &archived.decoded {
-        println!(
+        outln!(
             "decoded as {} (decided by {}{})",
             d.encoding,
             d.decision.as_str(),
@@ -577,7 +665,7 @@ fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
 
 fn print_reports(reports: &[Report]) {
     for report in reports {
-        println!("\n{}", summary::render(report));
+        outln!("\n{}", summary::render(report));
     }
 }
 
@@ -604,7 +692,7 @@ fn extract(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
     }
     if json {
         let doc = serde_json::json!({ "reports": all });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print_reports(&all);
     }

@@ -11,6 +11,7 @@ use crate::attachment::{self, Kind};
 use crate::decode::{self, Decoded};
 use crate::extract::{self, Report};
 use crate::fetch::{self, Conditional, FetchError, Fetched, Fetcher};
+use crate::outcome::{self, Outcome};
 use crate::warc::{self, Exchange, Revisit, WarcError, WarcWriter};
 
 /// The most a parser is handed of one (possibly compressed) body.
@@ -72,7 +73,11 @@ impl Store {
         info: String,
     ) -> Result<Self, PipelineError> {
         let db = Archive::open(dir)?;
-        let warc = WarcWriter::open(&db.warc_dir(), max_warc_bytes, info)?;
+        let known = crate::integrity::known_ends(&db).unwrap_or_default();
+        let warc = WarcWriter::open_known(&db.warc_dir(), max_warc_bytes, info, &known)?;
+        if let Err(e) = crate::integrity::record_damage(&db, warc.damage()) {
+            tracing::warn!(error = %e, "damaged WARC regions not recorded in the database");
+        }
         Ok(Self {
             warc: Mutex::new(warc),
             db: Mutex::new(db),
@@ -116,6 +121,8 @@ pub struct Archived {
     /// Every hop of the redirect chain, first to last.
     pub hops: Vec<Url>,
     pub truncated: Option<&'static str>,
+    /// What the final answer is (a report, a block page, …).
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, Clone)]
@@ -188,11 +195,17 @@ pub fn prior_capture(
     if !conditional {
         return Ok(None);
     }
-    Ok(store
-        .db
-        .lock()
-        .map_err(|_| PipelineError::Poisoned)?
-        .prior_capture(url.as_str())?)
+    let db = lock(store)?;
+    let prior = db.prior_capture(url.as_str())?;
+    // A revisit may only point at a record that is there and whole; where
+    // it is not, the page is asked for in full and archived again.
+    Ok(prior.filter(|p| {
+        let whole = crate::integrity::prior_is_whole(&db.warc_dir(), p);
+        if !whole {
+            tracing::warn!(%url, file = %p.warc_file, offset = p.warc_offset, "the archived record of this URL is damaged or missing: archiving a full copy");
+        }
+        whole
+    }))
 }
 
 /// The validators to send for a URL with this prior capture.
@@ -216,6 +229,15 @@ pub fn archive_fetched(
 ) -> Result<Hop, PipelineError> {
     if let Some(target) = redirect_target(&fetched)? {
         let capture_id = snapshot(store, &fetched, None, opts)?;
+        let kind = outcome::of_exchange(
+            &fetched.url,
+            fetched.status,
+            &fetched.headers,
+            &fetched.body,
+            Some(&target),
+            None,
+        );
+        lock(store)?.set_outcome(capture_id, kind.as_str())?;
         return Ok(Hop::Redirect { target, capture_id });
     }
     let hops = vec![fetched.url.clone()];
@@ -241,6 +263,15 @@ pub fn snapshot_hop(
 ) -> Result<Step, PipelineError> {
     if let Some(target) = redirect_target(fetched)? {
         let capture_id = snapshot(store, fetched, None, opts)?;
+        let kind = outcome::of_exchange(
+            &fetched.url,
+            fetched.status,
+            &fetched.headers,
+            &fetched.body,
+            Some(&target),
+            None,
+        );
+        lock(store)?.set_outcome(capture_id, kind.as_str())?;
         return Ok(Step::Redirect { target, capture_id });
     }
     snapshot_final(store, fetched, prior, opts).map(Step::Final)
@@ -297,9 +328,17 @@ pub fn snapshot_final(
                 && p.payload_digest == digest)
     });
     Ok(match unchanged {
-        Some(prior) => Snapped::Revisit {
-            capture_id: snapshot(store, fetched, Some(prior), opts)?,
-        },
+        Some(prior) => {
+            let capture_id = snapshot(store, fetched, Some(prior), opts)?;
+            // The same payload is what it was when first archived.
+            let db = lock(store)?;
+            let kind = db
+                .outcome_of(prior.id)?
+                .and_then(|o| Outcome::parse(&o))
+                .unwrap_or(Outcome::Other);
+            db.set_outcome(capture_id, kind.as_str())?;
+            Snapped::Revisit { capture_id }
+        }
         None => Snapped::Response {
             capture_id: snapshot(store, fetched, None, opts)?,
         },
@@ -314,8 +353,25 @@ pub fn analyse(fetched: &Fetched) -> Option<Analysis> {
         return None;
     }
     let content_type = fetched.header("content-type");
-    let entity = fetch::entity(&fetched.headers, &fetched.body, PARSE_LIMIT);
-    analyse_document(fetched.url.as_str(), &entity, content_type.as_deref())
+    analyse_stored(
+        fetched.url.as_str(),
+        &fetched.headers,
+        &fetched.body,
+        content_type.as_deref(),
+    )
+}
+
+/// What a final answer is (a report, a block page, …), from what `analyse`
+/// read of it.
+pub fn outcome_of_answer(fetched: &Fetched, analysis: Option<&Analysis>) -> Outcome {
+    outcome::of_exchange(
+        &fetched.url,
+        fetched.status,
+        &fetched.headers,
+        &fetched.body,
+        None,
+        analysis,
+    )
 }
 
 /// Write what `analyse` derived to its capture.
@@ -358,6 +414,10 @@ fn finish(
                 content_type,
                 hops,
                 truncated: None,
+                outcome: lock(store)?
+                    .outcome_of(capture_id)?
+                    .and_then(|o| Outcome::parse(&o))
+                    .unwrap_or(Outcome::Other),
             })
         }
         Snapped::Response { capture_id } => capture_id,
@@ -367,6 +427,8 @@ fn finish(
         let mut db = store.db.lock().map_err(|_| PipelineError::Poisoned)?;
         record_analysis(&mut db, capture_id, a)?;
     }
+    let kind = outcome_of_answer(&fetched, analysis.as_ref());
+    lock(store)?.set_outcome(capture_id, kind.as_str())?;
     let (decoded, reports) = analysis.map_or((None, Vec::new()), |a| (a.decoded, a.reports));
     let summary = decoded.as_ref().map(DecodeSummary::of);
     let text = decoded.map(|d| d.text);
@@ -381,6 +443,7 @@ fn finish(
         content_type,
         hops,
         truncated: fetched.truncated,
+        outcome: kind,
     })
 }
 
@@ -393,6 +456,10 @@ impl DecodeSummary {
             rejected: d.rejected_labels.clone(),
         }
     }
+}
+
+fn lock(store: &Store) -> Result<std::sync::MutexGuard<'_, Archive>, PipelineError> {
+    store.db.lock().map_err(|_| PipelineError::Poisoned)
 }
 
 /// Decode + extract a stored body and write what was derived (the encoding
@@ -424,7 +491,10 @@ pub fn analyse_stored(
     content_type: Option<&str>,
 ) -> Option<Analysis> {
     let entity = fetch::entity(headers, body, PARSE_LIMIT);
-    analyse_document(url, &entity, content_type)
+    // A document served by a download servlet is known by the file name
+    // its Content-Disposition gives.
+    let named = crate::disposition::document_name(url, headers);
+    analyse_document(&named, &entity, content_type)
 }
 
 /// What was read out of one document.

@@ -124,7 +124,8 @@ impl Robots {
         }
     }
 
-    fn crawl_delay(&self) -> Option<Duration> {
+    /// The `Crawl-delay` for our agent, if the rules give one.
+    pub fn crawl_delay(&self) -> Option<Duration> {
         match self {
             Robots::Rules(robot) => robot
                 .delay

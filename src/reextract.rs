@@ -171,6 +171,13 @@ fn rederive(archive: &mut Archive, snap: &Snapshot) -> Result<usize, ReextractEr
     if analysis.is_none() {
         archive.replace_reports(snap.capture_id, &[])?;
     }
+    // What the capture is follows from what is read out of it now.
+    if let Ok(page) = url::Url::parse(&url) {
+        let (status, _) = warc::parse_http_head(head);
+        let kind =
+            crate::outcome::of_exchange(&page, status, &headers, body, None, analysis.as_ref());
+        archive.set_outcome(snap.capture_id, kind.as_str())?;
+    }
     Ok(analysis.map_or(0, |a| a.reports.len()))
 }
 

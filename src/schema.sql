@@ -29,7 +29,9 @@ CREATE TABLE captures (
     source            TEXT,             -- the configured source that led here, if any
     etag              TEXT,
     last_modified     TEXT,
-    import_id         INTEGER REFERENCES imports(id) -- imported from another archive's file
+    import_id         INTEGER REFERENCES imports(id), -- imported from another archive's file
+    outcome           TEXT              -- report | listing | attachment | block_waf | block_cookie_script
+                                        -- | block_challenge | block_captcha | soft_404 | empty | redirect | other
 );
 CREATE INDEX captures_url ON captures(url, fetched_at);
 CREATE INDEX captures_digest ON captures(payload_digest);

@@ -10,6 +10,7 @@
 //! left at the end of a file by a killed process is cut off on the next open,
 //! kept beside the file as `*.torn`, and never read as data.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::IpAddr;
@@ -103,6 +104,19 @@ pub struct WarcWriter {
     sync_each: bool,
     /// Records written since the last sync.
     dirty: bool,
+    damage: Vec<Damage>,
+}
+
+/// A damaged region of a WARC file, left in place and skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub file: String,
+    pub offset: u64,
+    pub length: u64,
+    /// The copy of the damaged bytes beside the file.
+    pub kept_as: Option<PathBuf>,
+    /// Target URIs still readable in the damaged bytes.
+    pub urls: Vec<String>,
 }
 
 struct OpenFile {
@@ -129,12 +143,30 @@ impl WarcWriter {
     /// Open the WARC directory, repairing a torn tail left by a killed writer.
     /// `info` is the `application/warc-fields` body of each file's warcinfo.
     pub fn open(dir: &Path, max_file_bytes: u64, info: String) -> Result<Self, WarcError> {
+        Self::open_known(dir, max_file_bytes, info, &HashMap::new())
+    }
+
+    /// Open the WARC directory, reading each file only from `known_ends`
+    /// (the end of its last indexed record) on: damage after it is copied
+    /// aside and skipped, a torn tail is cut off.
+    pub fn open_known(
+        dir: &Path,
+        max_file_bytes: u64,
+        info: String,
+        known_ends: &HashMap<String, u64>,
+    ) -> Result<Self, WarcError> {
         std::fs::create_dir_all(dir).map_err(|source| WarcError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
+        let mut damage = Vec::new();
         for path in warc_files(dir)? {
-            repair_torn_tail(&path)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let from = known_ends.get(&name).copied().unwrap_or(0);
+            damage.extend(repair_torn_tail(&path, from)?);
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -144,6 +176,7 @@ impl WarcWriter {
             serial: 0,
             sync_each: true,
             dirty: false,
+            damage,
         })
     }
 
@@ -166,6 +199,11 @@ impl WarcWriter {
         }
         self.dirty = false;
         Ok(())
+    }
+
+    /// Damaged regions found when the directory was opened.
+    pub fn damage(&self) -> &[Damage] {
+        &self.damage
     }
 
     pub fn dir(&self) -> &Path {
@@ -412,6 +450,9 @@ pub struct Members {
     pub good_end: u64,
     /// Size of the file.
     pub size: u64,
+    /// Damaged regions (offset, length) between complete members: skipped
+    /// by resynchronising at the next member, never cut out of the file.
+    pub damaged: Vec<(u64, u64)>,
 }
 
 /// Find the complete gzip members of a file.
@@ -435,6 +476,7 @@ pub fn members_from(path: &Path, start: u64) -> Result<Members, WarcError> {
         inner: file,
         count: good_end,
     });
+    let mut damaged = Vec::new();
     loop {
         let at_end = reader.fill_buf().map(|b| b.is_empty()).unwrap_or(true);
         if at_end {
@@ -442,29 +484,92 @@ pub fn members_from(path: &Path, start: u64) -> Result<Members, WarcError> {
         }
         let begin = reader.get_ref().count - reader.buffer().len() as u64;
         let mut dec = GzDecoder::new(&mut reader);
-        if io::copy(&mut dec, &mut io::sink()).is_err() {
-            break;
-        }
+        let whole = io::copy(&mut dec, &mut io::sink()).is_ok();
         drop(dec);
         let end = reader.get_ref().count - reader.buffer().len() as u64;
-        if end <= begin {
-            break;
+        if whole && end > begin {
+            found.push((begin, end - begin));
+            good_end = end;
+            continue;
         }
-        found.push((begin, end - begin));
-        good_end = end;
+        // A member that does not inflate: damage if a whole record follows,
+        // a torn tail if none does.
+        let Some(next) = next_member(path, begin + 1).map_err(io_err)? else {
+            break;
+        };
+        damaged.push((begin, next - begin));
+        let mut file = File::open(path).map_err(io_err)?;
+        file.seek(SeekFrom::Start(next)).map_err(io_err)?;
+        reader = BufReader::new(Counting {
+            inner: file,
+            count: next,
+        });
     }
     Ok(Members {
         spans: found,
         good_end,
         size,
+        damaged,
     })
 }
 
-/// Cut a torn last record off a file, keeping the cut bytes beside it.
-fn repair_torn_tail(path: &Path) -> Result<(), WarcError> {
-    let Members { good_end, size, .. } = members(path)?;
+/// The offset of the first whole WARC record member at or after `from`: a
+/// gzip header that inflates, CRC and all, to a `WARC/` record.
+fn next_member(path: &Path, from: u64) -> io::Result<Option<u64>> {
+    const MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut window = vec![0u8; 1 << 16];
+    let mut carried = 0usize;
+    let mut base = from;
+    loop {
+        let n = file.read(window.get_mut(carried..).unwrap_or_default())?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let filled = carried + n;
+        let view = window.get(..filled).unwrap_or_default();
+        for i in memchr::memmem::find_iter(view, &MAGIC) {
+            let at = base + i as u64;
+            if is_record_member(path, at)? {
+                return Ok(Some(at));
+            }
+        }
+        // Keep the last two bytes: a header may straddle two reads.
+        let keep = filled.min(MAGIC.len() - 1);
+        window.copy_within(filled - keep..filled, 0);
+        base += (filled - keep) as u64;
+        carried = keep;
+    }
+}
+
+fn is_record_member(path: &Path, at: u64) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(at))?;
+    let mut dec = GzDecoder::new(BufReader::new(file));
+    let mut head = [0u8; 5];
+    if dec.read_exact(&mut head).is_err() || &head != b"WARC/" {
+        return Ok(false);
+    }
+    Ok(io::copy(&mut dec, &mut io::sink()).is_ok())
+}
+
+/// Cut a torn last record off a file, keeping the cut bytes beside it;
+/// copy damaged regions before it aside and report them. Reads the file from
+/// `from` (a member boundary) on.
+fn repair_torn_tail(path: &Path, from: u64) -> Result<Vec<Damage>, WarcError> {
+    let Members {
+        good_end,
+        size,
+        damaged,
+        ..
+    } = members_from(path, from).or_else(|_| members(path))?;
+    let damage = damaged
+        .iter()
+        .map(|&(offset, length)| quarantine(path, offset, length))
+        .collect::<Result<Vec<_>, _>>()?;
     if good_end >= size {
-        return Ok(());
+        return Ok(damage);
     }
     let io_err = |source| WarcError::Io {
         path: path.to_path_buf(),
@@ -486,7 +591,70 @@ fn repair_torn_tail(path: &Path) -> Result<(), WarcError> {
     file.set_len(good_end).map_err(io_err)?;
     file.sync_all().map_err(io_err)?;
     tracing::warn!(file = %path.display(), bytes = tail.len(), kept = %torn.display(), "torn WARC record cut off");
-    Ok(())
+    Ok(damage)
+}
+
+/// Copy a damaged region beside its file (`<file>.damaged-<offset>`) and
+/// read what URLs it still names. The file itself is left as it is.
+fn quarantine(path: &Path, offset: u64, length: u64) -> Result<Damage, WarcError> {
+    let io_err = |source| WarcError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    file.take(length).read_to_end(&mut bytes).map_err(io_err)?;
+    let kept = path.with_extension(format!("gz.damaged-{offset}"));
+    let kept_as = if kept.exists() {
+        Some(kept)
+    } else {
+        match std::fs::write(&kept, &bytes) {
+            Ok(()) => Some(kept),
+            Err(e) => {
+                tracing::warn!(file = %kept.display(), error = %e, "cannot keep a copy of a damaged WARC region");
+                None
+            }
+        }
+    };
+    Ok(Damage {
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        offset,
+        length,
+        kept_as,
+        urls: readable_uris(&bytes),
+    })
+}
+
+/// `WARC-Target-URI`s in what still inflates of damaged members.
+fn readable_uris(bytes: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for at in memchr::memmem::find_iter(bytes, &[0x1f, 0x8b, 0x08]) {
+        let mut text = Vec::new();
+        let mut dec = flate2::read::GzDecoder::new(bytes.get(at..).unwrap_or_default());
+        let mut buf = [0u8; 4096];
+        // Read what inflates before the damage.
+        while let Ok(n) = dec.read(&mut buf) {
+            if n == 0 || text.len() > 64 * 1024 {
+                break;
+            }
+            text.extend_from_slice(buf.get(..n).unwrap_or_default());
+        }
+        let head = String::from_utf8_lossy(split_head(&text).0).into_owned();
+        if let Some(uri) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("WARC-Target-URI:"))
+            .map(|u| u.trim().to_string())
+        {
+            if !out.contains(&uri) {
+                out.push(uri);
+            }
+        }
+    }
+    out
 }
 
 /// A record read back from a file.

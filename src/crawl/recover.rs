@@ -28,6 +28,8 @@ pub(super) struct CapturedPage {
     pub text: Option<String>,
     /// An earlier run had captured the URL in full.
     pub had_prior: bool,
+    /// What the capture was found to be.
+    pub outcome: Option<crate::outcome::Outcome>,
 }
 
 /// Index the response and revisit records that no capture row points at.
@@ -160,11 +162,11 @@ fn index_record(
         ..NewCapture::default()
     };
     let id = db.insert_capture(&capture).map_err(PipelineError::from)?;
-    if record_type == "response" && (200..300).contains(&status) {
-        let raw: Vec<(String, Vec<u8>)> = headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
-            .collect();
+    let raw: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect();
+    let analysis = if record_type == "response" && (200..300).contains(&status) {
         pipeline::derive(
             &mut db,
             id,
@@ -173,7 +175,25 @@ fn index_record(
             body,
             capture.content_type.as_deref(),
         )
-        .map_err(PipelineError::from)?;
+        .map_err(PipelineError::from)?
+    } else {
+        None
+    };
+    if record_type == "response" {
+        if let Ok(page) = url::Url::parse(&capture.url) {
+            let location = header("location").and_then(|l| page.join(l.trim()).ok());
+            let location = location.filter(|_| (300..400).contains(&status));
+            let kind = crate::outcome::of_exchange(
+                &page,
+                status,
+                &raw,
+                body,
+                location.as_ref(),
+                analysis.as_ref(),
+            );
+            db.set_outcome(id, kind.as_str())
+                .map_err(PipelineError::from)?;
+        }
     }
     tracing::info!(capture = id, url = %capture.url, "indexed an unindexed WARC record");
     Ok(true)
@@ -195,6 +215,10 @@ pub(super) fn captured_page(
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .map_err(frontier_err)?;
+    let outcome = db
+        .outcome_of(capture)
+        .map_err(PipelineError::from)?
+        .and_then(|o| crate::outcome::Outcome::parse(&o));
     let had_prior: bool = db
         .conn()
         .query_row(
@@ -227,6 +251,7 @@ pub(super) fn captured_page(
         location,
         text,
         had_prior,
+        outcome,
     })
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::frontier::{FrontierError, Run};
 
@@ -35,6 +35,12 @@ pub struct SourceSummary {
     /// The listing platforms its pages were read as, with the report
     /// candidates each gave: a column read as empty shows here.
     pub platforms: BTreeMap<String, u64>,
+    /// What this run's captures were (`report`, `listing`, `block_waf`, …).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Set when every answer from the source's site was a block page or
+    /// challenge: what stopped it, e.g. "blocked by an anti-bot challenge
+    /// (HTTP 412, script)".
+    pub blocked_by: Option<String>,
 }
 
 /// The summary of a run.
@@ -43,12 +49,16 @@ pub struct RunSummary {
     pub run: i64,
     pub resumed: bool,
     pub sources: Vec<SourceSummary>,
+    /// The signal that stopped the run early (`SIGINT`, `SIGTERM`).
+    pub interrupted: Option<&'static str>,
 }
 
 impl RunSummary {
     /// True when any URL ended in failure: the exit code is then 1.
     pub fn has_failures(&self) -> bool {
-        self.sources.iter().any(|s| !s.failures.is_empty())
+        self.sources
+            .iter()
+            .any(|s| !s.failures.is_empty() || s.blocked_by.is_some())
     }
 
     /// A plain-text table for the terminal or the journal.
@@ -58,6 +68,12 @@ impl RunSummary {
             self.run,
             if self.resumed { " (resumed)" } else { "" }
         );
+        if let Some(signal) = self.interrupted {
+            let _ = writeln!(
+                out,
+                "stopped by {signal}: the next `nianbao crawl` resumes this run"
+            );
+        }
         for s in &self.sources {
             let _ = writeln!(
                 out,
@@ -91,6 +107,12 @@ impl RunSummary {
                     let _ = writeln!(out, "  no report candidates found on its listing pages");
                 }
             }
+            if !s.outcomes.is_empty() {
+                let _ = writeln!(out, "  captures: {}", join(&s.outcomes));
+            }
+            if let Some(why) = &s.blocked_by {
+                let _ = writeln!(out, "  {}: {why}; nothing of the site was archived", s.name);
+            }
         }
         out
     }
@@ -114,6 +136,7 @@ pub(super) fn summarise(
         run: run.id,
         resumed: run.resumed,
         sources: Vec::new(),
+        interrupted: None,
     };
     for name in sources {
         out.sources
@@ -149,7 +172,16 @@ fn source_summary(
         params![run.captures_before, name],
         |r| r.get(0),
     )?;
+    let outcomes = grouped(
+        conn,
+        "SELECT outcome, COUNT(*) FROM captures WHERE id > ?1 AND source = ?2
+           AND outcome IS NOT NULL GROUP BY outcome",
+        run.captures_before,
+        name,
+    )?;
     Ok(SourceSummary {
+        blocked_by: blocked_by(conn, run, name, &outcomes)?,
+        outcomes,
         name: name.to_string(),
         pages: count(
             conn,
@@ -213,6 +245,29 @@ fn source_summary(
             name,
         )?,
     })
+}
+
+/// The block page a source answered with, when it answered nothing else.
+fn blocked_by(
+    conn: &Connection,
+    run: &Run,
+    name: &str,
+    outcomes: &BTreeMap<String, u64>,
+) -> Result<Option<String>, FrontierError> {
+    use crate::outcome::Outcome;
+    let parsed = || outcomes.keys().filter_map(|k| Outcome::parse(k));
+    if parsed().any(Outcome::is_content) || !parsed().any(|o| matches!(o, Outcome::Blocked(_))) {
+        return Ok(None);
+    }
+    let first: Option<(String, u16)> = conn
+        .query_row(
+            "SELECT outcome, status FROM captures WHERE id > ?1 AND source = ?2
+               AND outcome LIKE 'block%' ORDER BY id LIMIT 1",
+            params![run.captures_before, name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(first.and_then(|(kind, status)| Outcome::parse(&kind).map(|o| o.describe(status))))
 }
 
 fn grouped(
