@@ -665,8 +665,10 @@ impl Ctx {
     }
 
     async fn prior_capture(&self, url: &Url) -> Result<Option<PriorCapture>, CrawlError> {
-        let key = url.to_string();
-        self.db(move |db| Ok(db.prior_capture(&key).map_err(PipelineError::from)?))
+        // Through the pipeline: a revisit may only point at a record that is
+        // there and whole.
+        let key = url.clone();
+        self.store(move |store| Ok(pipeline::prior_capture(store, &key, true)?))
             .await
     }
 
