@@ -107,7 +107,10 @@ async fn stopped_by(name: &str, code: i32, ip: &str) {
     println!("{stdout}");
     assert_eq!(got, Some(code), "{name}");
     assert!(took < Duration::from_secs(6), "stopped in {took:?}");
-    assert!(stdout.contains(&format!("stopped by SIG{name}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("stopped by SIG{name}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("slow:"), "the summary is printed: {stdout}");
     // No new requests after the signal beyond those already in flight.
     assert!(
