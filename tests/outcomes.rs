@@ -233,8 +233,7 @@ async fn block_pages_soft_404s_and_empty_answers_are_never_reports() {
     let asked = server
         .seen()
         .into_iter()
-        .filter(|r| r.path == "/nb/t0.html")
-        .next_back()
+        .rfind(|r| r.path == "/nb/t0.html")
         .unwrap();
     assert_eq!(
         asked.header("if-none-match"),
