@@ -158,6 +158,7 @@ impl Archive {
         crate::cookies::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         add_missing_columns(&conn).map_err(sql)?;
         add_frontier_index(&conn).map_err(sql)?;
+        add_outcomes(&conn).map_err(sql)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             db_path,
@@ -701,7 +702,6 @@ fn add_outcomes(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Refuse a read-only archive before anything starts.
-
 pub fn check_writable(dir: &Path) -> Result<(), ArchiveError> {
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
     match std::fs::write(&probe, b"") {

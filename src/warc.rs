@@ -635,7 +635,9 @@ fn readable_uris(bytes: &[u8]) -> Vec<String> {
     for at in memchr::memmem::find_iter(bytes, &[0x1f, 0x8b, 0x08]) {
         let mut text = Vec::new();
         let mut dec = flate2::read::GzDecoder::new(bytes.get(at..).unwrap_or_default());
-        let mut buf = [0u8; 4096];
+        // Small reads: a read that meets the damage returns an error and
+        // nothing of what it inflated, so each gives back little.
+        let mut buf = [0u8; 64];
         // Read what inflates before the damage.
         while let Ok(n) = dec.read(&mut buf) {
             if n == 0 || text.len() > 64 * 1024 {
