@@ -228,16 +228,7 @@ pub fn archive_fetched(
     opts: &Options,
 ) -> Result<Hop, PipelineError> {
     if let Some(target) = redirect_target(&fetched)? {
-        let capture_id = snapshot(store, &fetched, None, opts)?;
-        let kind = outcome::of_exchange(
-            &fetched.url,
-            fetched.status,
-            &fetched.headers,
-            &fetched.body,
-            Some(&target),
-            None,
-        );
-        lock(store)?.set_outcome(capture_id, kind.as_str())?;
+        let capture_id = snapshot_redirect(store, &fetched, &target, opts)?;
         return Ok(Hop::Redirect { target, capture_id });
     }
     let hops = vec![fetched.url.clone()];
@@ -262,19 +253,31 @@ pub fn snapshot_hop(
     opts: &Options,
 ) -> Result<Step, PipelineError> {
     if let Some(target) = redirect_target(fetched)? {
-        let capture_id = snapshot(store, fetched, None, opts)?;
-        let kind = outcome::of_exchange(
-            &fetched.url,
-            fetched.status,
-            &fetched.headers,
-            &fetched.body,
-            Some(&target),
-            None,
-        );
-        lock(store)?.set_outcome(capture_id, kind.as_str())?;
+        let capture_id = snapshot_redirect(store, fetched, &target, opts)?;
         return Ok(Step::Redirect { target, capture_id });
     }
     snapshot_final(store, fetched, prior, opts).map(Step::Final)
+}
+
+/// Snapshot and index a redirect, with its outcome (a redirect, or a soft
+/// 404 when it leads to the home page).
+fn snapshot_redirect(
+    store: &Store,
+    fetched: &Fetched,
+    target: &Url,
+    opts: &Options,
+) -> Result<i64, PipelineError> {
+    let capture_id = snapshot(store, fetched, None, opts)?;
+    let kind = outcome::of_exchange(
+        &fetched.url,
+        fetched.status,
+        &fetched.headers,
+        &fetched.body,
+        Some(target),
+        None,
+    );
+    lock(store)?.set_outcome(capture_id, kind.as_str())?;
+    Ok(capture_id)
 }
 
 fn redirect_target(f: &Fetched) -> Result<Option<Url>, PipelineError> {
