@@ -540,12 +540,7 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
         }
     }
     // Read before the turn begins: the request then starts when its turn does.
-    let prior = match item.form {
-        None => ctx.prior_capture(&url).await?,
-        // A POST is asked in full: its answer depends on the form.
-        Some(_) => None,
-    };
-    let request = ctx.request(&item, &url, prior.as_ref()).await?;
+    let (prior, request) = ctx.request(&item, &url).await?;
     claim.wait_turn().await;
     let fetched = ctx.fetcher.send(&url, &request).await;
     claim.request_done();
@@ -630,22 +625,28 @@ impl Ctx {
             .map_err(|e| CrawlError::Task(e.to_string()))
     }
 
-    /// The request for an entry: its form (a POST) and the source's cookies.
+    /// The request for an entry, with the last capture it is asked against:
+    /// its validators, its form (a POST, asked in full: its answer depends
+    /// on the form) and the source's cookies, read in one job of the writer.
+    /// The prior capture is read through the pipeline: a revisit may only
+    /// point at a record that is there and whole.
     async fn request(
         &self,
         item: &Item,
         url: &Url,
-        prior: Option<&PriorCapture>,
-    ) -> Result<crate::fetch::Request, CrawlError> {
-        let (source, key) = (item.source.clone(), url.clone());
-        let cookie = self
-            .db(move |db| Ok(cookies::header_for(db.conn(), &source, &key)?))
-            .await?;
-        Ok(crate::fetch::Request {
-            conditional: pipeline::conditional(prior),
-            form: item.form.clone(),
-            cookie,
+    ) -> Result<(Option<PriorCapture>, crate::fetch::Request), CrawlError> {
+        let (source, key, form) = (item.source.clone(), url.clone(), item.form.clone());
+        self.store(move |store| {
+            let prior = pipeline::prior_capture(store, &key, form.is_none())?;
+            let cookie = cookies::header_for(lock_db(store)?.conn(), &source, &key)?;
+            let request = crate::fetch::Request {
+                conditional: pipeline::conditional(prior.as_ref()),
+                form,
+                cookie,
+            };
+            Ok((prior, request))
         })
+        .await
     }
 
     fn options(&self, item: &Item) -> Options {
@@ -662,14 +663,6 @@ impl Ctx {
                 .scopes
                 .get(source)
                 .is_some_and(|hosts| hosts.contains(&frontier::host_of(url)))
-    }
-
-    async fn prior_capture(&self, url: &Url) -> Result<Option<PriorCapture>, CrawlError> {
-        // Through the pipeline: a revisit may only point at a record that is
-        // there and whole.
-        let key = url.clone();
-        self.store(move |store| Ok(pipeline::prior_capture(store, &key, true)?))
-            .await
     }
 
     /// Snapshot an answer, then decode and extract it off the archive's
