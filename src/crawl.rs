@@ -272,7 +272,6 @@ fn open_sources(sources: &[String], pages: &HashMap<String, u32>, cap: u32) -> V
 /// Visit due entries until none is left, one visit per host at a time,
 /// hosts in turn; wakes only on events.
 async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<(), CrawlError> {
-    let bar = progress.then(|| crate::progress::spinner("pages"));
     let run = ctx.run;
     let max_depth = ctx.crawl.max_depth;
     let cap = ctx.crawl.max_pages_per_source;
@@ -289,7 +288,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             let hosts = frontier::hosts_left(db.conn(), &run, &open, max_depth)?;
             let now = Utc::now();
             let mut filled = Vec::with_capacity(hosts.len());
-            for (host, wait) in hosts {
+            for frontier::HostLeft { host, wait, left } in hosts {
                 let (items, _) = match wait {
                     Some(_) => (Vec::new(), None),
                     None => frontier::due_for_host(
@@ -302,13 +301,17 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                         queues::BATCH,
                     )?,
                 };
-                filled.push((host, wait, items));
+                filled.push((host, wait, left, items));
             }
             Ok(filled)
         })
         .await?;
+    let done: u64 = pages.values().map(|&n| u64::from(n)).sum();
+    let left: u64 = hosts.iter().map(|(_, _, left, _)| left).sum();
+    let bar = progress.then(|| crate::progress::crawl(done, done + left));
+    let mut status = status_signal();
     let mut queues = Queues::default();
-    for (host, wait, items) in hosts {
+    for (host, wait, _, items) in hosts {
         queues.add_host(host.clone(), wait.as_deref().map(instant_of));
         if wait.is_none() {
             let complete = items.len() < queues::BATCH;
@@ -367,6 +370,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                 match joined {
                     Some(Ok(Ok(visited))) => {
                         if let Some(bar) = &bar {
+                            bar.inc_length(visited.added.new.iter().filter(|i| i.depth <= max_depth).count() as u64);
                             bar.inc(1);
                             bar.set_message(visited.url.clone());
                         }
@@ -387,12 +391,54 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             () = tokio::time::sleep_until(sleep_to.into()), if wake.is_some() && !stopping => {}
             () = crate::interrupt::stop_requested(), if !stopping => {}
             () = crate::interrupt::grace_over(), if stopping => tasks.abort_all(),
+            Some(()) = next_status(&mut status) => print_status(ctx, sources).await,
         }
     }
     if let Some(bar) = bar {
-        bar.finish_and_clear();
+        crate::progress::done(&bar);
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// `SIGUSR1` asks a running crawl for its per-source status
+/// (`kill -USR1 <pid>`), on a terminal or under cron alike.
+#[cfg(unix)]
+fn status_signal() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).ok()
+}
+
+#[cfg(not(unix))]
+fn status_signal() -> Option<()> {
+    None
+}
+
+#[cfg(unix)]
+async fn next_status(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_status(_: &mut Option<()>) -> Option<()> {
+    std::future::pending().await
+}
+
+/// The summary so far, per source, printed above the progress bar.
+async fn print_status(ctx: &Ctx, sources: &[String]) {
+    let run = ctx.run;
+    let names = sources.to_vec();
+    let max_depth = ctx.crawl.max_depth;
+    let so_far = ctx
+        .db(move |db| Ok(tally::summarise(db.conn(), &run, &names, max_depth)?))
+        .await;
+    match so_far {
+        Ok(summary) => {
+            crate::progress::print_above(&format!("so far, {}", summary.render()));
+        }
+        Err(e) => tracing::warn!(error = %e, "the status so far could not be read"),
+    }
 }
 
 /// Queue what a visit found and put its host back in turn.

@@ -311,27 +311,41 @@ pub fn add_items(conn: &Connection, urls: &[NewUrl<'_>]) -> Result<Added, Fronti
     })
 }
 
+/// A host with entries left in this run.
+#[derive(Debug)]
+pub struct HostLeft {
+    pub host: String,
+    /// The earliest `not_before` when every entry waits, `None` when one is
+    /// due now.
+    pub wait: Option<String>,
+    /// How many entries are left.
+    pub left: u64,
+}
+
 /// Per host with entries left in this run (among `sources`, no deeper than
-/// `max_depth`): the earliest `not_before` when every entry waits, `None`
-/// when one is due now. One pass over the frontier, at the start of a run.
+/// `max_depth`), hosts in the order they were found. One pass over the
+/// frontier, at the start of a run.
 pub fn hosts_left(
     conn: &Connection,
     run: &Run,
     sources: &[&str],
     max_depth: u32,
-) -> Result<Vec<(String, Option<String>)>, FrontierError> {
+) -> Result<Vec<HostLeft>, FrontierError> {
     let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(
-        "SELECT host, MIN(COALESCE(not_before, '')) FROM frontier
+        "SELECT host, MIN(COALESCE(not_before, '')), COUNT(*) FROM frontier
          WHERE (last_run IS NULL OR last_run < ?1)
            AND source IN (SELECT value FROM json_each(?2))
            AND depth <= ?3
          GROUP BY host ORDER BY MIN(rowid)",
     )?;
     let rows = stmt.query_map(params![run.id, sources, max_depth], |r| {
-        let host: String = r.get(0)?;
         let wait: String = r.get(1)?;
-        Ok((host, (!wait.is_empty()).then_some(wait)))
+        Ok(HostLeft {
+            host: r.get(0)?,
+            wait: (!wait.is_empty()).then_some(wait),
+            left: r.get::<_, i64>(2)?.unsigned_abs(),
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -6,6 +6,7 @@
 //! A damaged region is never cut out of its file: the offsets in the index,
 //! the CDXJ files and other tools point at the good records after it.
 
+use crate::summary::counted;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -139,10 +140,10 @@ pub struct Verified {
 impl Verified {
     pub fn render(&self) -> String {
         let mut out = format!(
-            "verified {} records in {} WARC files and {} index rows: {}\n",
-            self.records,
-            self.files,
-            self.captures,
+            "verified {} in {} and {}: {}\n",
+            counted(self.records, "record", "records"),
+            counted(self.files, "WARC file", "WARC files"),
+            counted(self.captures, "index row", "index rows"),
             if self.problems.is_empty() {
                 "all whole".to_string()
             } else {

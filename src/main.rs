@@ -16,6 +16,7 @@ use nianbao::fetch::Fetcher;
 use nianbao::frontier;
 use nianbao::pipeline::{self, Options, Store};
 use nianbao::summary;
+use nianbao::summary::counted;
 
 /// Print to stdout; a closed stdout (`| head -1`) silences the rest of the
 /// output instead of ending the command with a panic.
@@ -149,6 +150,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (e.g. `nianbao completions bash >
+    /// /etc/bash_completion.d/nianbao`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `nianbao man > nianbao.1 && man ./nianbao.1`;
+    /// with --out, write it and one page per command (`nianbao-crawl.1`, …) there.
+    Man {
+        /// Directory for every page (e.g. /usr/local/share/man/man1).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Browse the archive in a web browser: every figure beside the archived
     /// page it came from (read-only; may run while a crawl writes).
     Serve {
@@ -241,11 +255,13 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(default: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NIANBAO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The HTML parser's notes on malformed markup say nothing to a user.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NIANBAO_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default},html5ever=error,selectors=error"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(nianbao::progress::LogWriter);
     let _ = match format {
         LogFormat::Json => builder.json().with_ansi(false).try_init(),
         LogFormat::Text => builder.with_ansi(colour()).try_init(),
@@ -323,6 +339,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             run_export(&opts)
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "nianbao", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            Ok(OK)
+        }
+        Command::Man { out } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            if let Some(dir) = out {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                clap_mangen::generate_to(command, &dir)
+                    .with_context(|| format!("writing the manual pages into {}", dir.display()))?;
+                return Ok(OK);
+            }
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            out!("{}", String::from_utf8_lossy(&page));
+            Ok(OK)
+        }
         Command::Status { archive, json } => {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or(config.archive);
@@ -339,9 +376,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let dir = archive.unwrap_or_else(|| config.archive.clone());
             let done = export::index(&dir, force)?;
             outln!(
-                "CDXJ: {} index files written ({} lines), {} already up to date",
-                done.written.len(),
-                done.lines,
+                "CDXJ: {} written ({}), {} already up to date",
+                counted(done.written.len(), "index file", "index files"),
+                counted(done.lines, "line", "lines"),
                 done.up_to_date.len()
             );
             Ok(OK)
@@ -384,10 +421,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 outln!("moved aside: {}", path.display());
             }
             outln!(
-                "rebuilt {} from the WARC files: {} captures, {} reports, {} cells, {} checks",
+                "rebuilt {} from the WARC files: {}, {}, {} cells, {} checks",
                 dir.join(nianbao::archive::DB_FILE).display(),
-                done.captures,
-                done.reports,
+                counted(done.captures, "capture", "captures"),
+                counted(done.reports, "report", "reports"),
                 done.cells,
                 done.checks
             );
@@ -427,8 +464,10 @@ fn import(dir: &std::path::Path, files: &[PathBuf], source: Option<String>) -> a
     let captures: u64 = outcomes.iter().map(|o| o.captures).sum();
     let reports: u64 = outcomes.iter().map(|o| o.reports).sum();
     println!(
-        "imported {} files: {captures} captures, {reports} reports",
-        outcomes.len()
+        "imported {}: {}, {}",
+        counted(outcomes.len(), "file", "files"),
+        counted(captures, "capture", "captures"),
+        counted(reports, "report", "reports")
     );
     Ok(if failed { FAILED } else { OK })
 }
@@ -465,9 +504,9 @@ fn run_export(opts: &ExportOptions) -> anyhow::Result<u8> {
         _ => manifest.rows("reports"),
     };
     outln!(
-        "exported {} of {} reports ({} cells) in {:.1}s; manifest: {}",
+        "exported {} of {} ({} cells) in {:.1}s; manifest: {}",
         reports,
-        manifest.archive.reports,
+        counted(manifest.archive.reports, "report", "reports"),
         manifest.rows("cells"),
         manifest.elapsed_seconds,
         opts.out.join("manifest.json").display()
@@ -521,11 +560,7 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
         Ok(summary) => {
             out!("{}", summary.render());
             // Keep the replay indexes beside the WARC files current.
-            let warc_dir = config.archive.join(nianbao::archive::WARC_DIR);
-            let indexed = nianbao::export::cdxj::index_dir(&warc_dir, false);
-            if let Err(e) = &indexed {
-                eprintln!("error: writing the CDXJ indexes: {e}");
-            }
+            let indexed = refresh_index(&config.archive);
             if let Some(signal) = nianbao::interrupt::requested() {
                 return Ok(nianbao::interrupt::exit_code(signal));
             }
@@ -534,7 +569,7 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
                     eprintln!("error: source {}: {why}", s.name);
                 }
             }
-            Ok(if summary.has_failures() || indexed.is_err() {
+            Ok(if summary.has_failures() || !indexed {
                 FAILED
             } else {
                 OK
@@ -630,10 +665,14 @@ fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
             if let Ok(db) = store.db.lock() {
                 let _ = db.insert_failure(url.as_str(), e.kind(), &e.to_string(), None);
             }
+            drop(store);
+            refresh_index(&dir);
             eprintln!("error: {e}");
             return Ok(if e.is_fatal() { UNUSABLE } else { FAILED });
         }
     };
+    drop(store);
+    let indexed = refresh_index(&dir);
     outln!(
         "archived {} → HTTP {} (capture {}, {} in {})",
         archived.final_url,
@@ -656,11 +695,24 @@ fn fetch(config: &Config, url: &str, dir: PathBuf) -> anyhow::Result<u8> {
     }
     print_reports(&archived.reports);
     let failed = !(200..300).contains(&archived.status)
-        || archived.reports.iter().all(|r| r.cells.is_empty());
+        || archived.reports.iter().all(|r| r.cells.is_empty())
+        || !indexed;
     if archived.reports.is_empty() && (200..300).contains(&archived.status) {
         eprintln!("no statistics tables found on this page");
     }
     Ok(if failed { FAILED } else { OK })
+}
+
+/// Bring the CDXJ index beside each WARC file up to date with what was
+/// just written; false when it could not be written.
+fn refresh_index(dir: &std::path::Path) -> bool {
+    match nianbao::export::cdxj::index_dir(&dir.join(nianbao::archive::WARC_DIR), false) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("error: writing the CDXJ indexes: {e}");
+            false
+        }
+    }
 }
 
 fn print_reports(reports: &[Report]) {

@@ -43,7 +43,11 @@ pub struct Changes {
 
 impl std::fmt::Display for Changes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "re-extracted {} captures", self.captures)?;
+        writeln!(
+            f,
+            "re-extracted {}",
+            crate::summary::counted(self.captures, "capture", "captures")
+        )?;
         writeln!(
             f,
             "reports: {} before, {} after",

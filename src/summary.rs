@@ -5,6 +5,15 @@ use std::fmt::Write;
 
 use crate::extract::{codebook, Cell, Check, CodeEntry, Report};
 
+/// `n` with the noun that agrees with it: "1 page", "2 pages".
+pub fn counted<N>(n: N, one: &str, many: &str) -> String
+where
+    N: TryInto<u64> + Copy + std::fmt::Display,
+{
+    let single = n.try_into().ok() == Some(1);
+    format!("{n} {}", if single { one } else { many })
+}
+
 /// Render one report as text: each table as a grid with its printed labels.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();

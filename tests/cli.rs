@@ -262,3 +262,50 @@ async fn a_fetch_waits_its_turn_on_a_busy_archive() {
         "{err}"
     );
 }
+
+/// The CDXJ index beside a WARC file is what replay tools read: after each
+/// `fetch` it lists every page fetched so far, the new one included.
+#[tokio::test(flavor = "multi_thread")]
+async fn fetch_keeps_the_cdxj_index_current() {
+    let server = Server::routes(
+        "127.0.0.1",
+        vec![
+            ("/nb/one.htm", Reply::new(200, "text/html", gbk_report())),
+            ("/nb/two.htm", Reply::new(200, "text/html", gbk_report())),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let index_lines = || -> Vec<String> {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(archive.join("warc")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().ends_with(".warc.gz.cdxj") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+        lines
+    };
+    for (page, expected) in [("/nb/one.htm", 1), ("/nb/two.htm", 2)] {
+        let out = run(vec![
+            "fetch".into(),
+            server.url(page),
+            "--archive".into(),
+            archive.display().to_string(),
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        let lines = index_lines();
+        let pages: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("/nb/") && l.contains("\"status\": \"200\""))
+            .collect();
+        assert_eq!(pages.len(), expected, "{lines:#?}");
+        assert!(
+            pages.iter().any(|l| l.contains(page)),
+            "{page} in {lines:#?}"
+        );
+    }
+}

@@ -1138,7 +1138,7 @@ async fn the_cli_exports_and_indexes() {
         "{}",
         String::from_utf8_lossy(&index.stderr)
     );
-    assert!(String::from_utf8_lossy(&index.stdout).contains("1 index files written"));
+    assert!(String::from_utf8_lossy(&index.stdout).contains("1 index file written"));
 }
 
 #[tokio::test]

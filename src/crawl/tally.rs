@@ -1,6 +1,7 @@
 //! The end-of-run summary, per source, counted from the archive itself so
 //! that a resumed run reports the whole run, not only its last part.
 
+use crate::summary::counted;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -77,18 +78,33 @@ impl RunSummary {
         for s in &self.sources {
             let _ = writeln!(
                 out,
-                "{}: {} pages ({} captures); reports {} found, {} new, {} changed, {} unchanged; {} new attachments{}{}{}",
+                "{}: {} ({}); reports {} found, {} new, {} changed, {} unchanged; {}{}{}{}",
                 s.name,
-                s.pages,
-                s.captures,
+                counted(s.pages, "page", "pages"),
+                counted(s.captures, "capture", "captures"),
                 s.reports_found,
                 s.reports_new,
                 s.reports_changed,
                 s.reports_unchanged,
-                s.attachments_new,
-                if s.blocked > 0 { format!("; {} disallowed by robots.txt", s.blocked) } else { String::new() },
-                if s.left > 0 { format!("; {} left for the next run (page cap)", s.left) } else { String::new() },
-                if s.beyond_depth > 0 { format!("; {} links beyond the depth cap not followed", s.beyond_depth) } else { String::new() },
+                counted(s.attachments_new, "new attachment", "new attachments"),
+                if s.blocked > 0 {
+                    format!("; {} disallowed by robots.txt", s.blocked)
+                } else {
+                    String::new()
+                },
+                if s.left > 0 {
+                    format!("; {} left for the next run (page cap)", s.left)
+                } else {
+                    String::new()
+                },
+                if s.beyond_depth > 0 {
+                    format!(
+                        "; {} beyond the depth cap not followed",
+                        counted(s.beyond_depth, "link", "links")
+                    )
+                } else {
+                    String::new()
+                },
             );
             if !s.failures.is_empty() {
                 let _ = writeln!(out, "  failed: {}", join(&s.failures));
@@ -100,7 +116,12 @@ impl RunSummary {
                 let listed: Vec<String> = s
                     .platforms
                     .iter()
-                    .map(|(p, n)| format!("{p} ({n} report candidates)"))
+                    .map(|(p, n)| {
+                        format!(
+                            "{p} ({})",
+                            counted(*n, "report candidate", "report candidates")
+                        )
+                    })
                     .collect();
                 let _ = writeln!(out, "  listings read as: {}", listed.join(", "));
                 if s.platforms.values().sum::<u64>() == 0 {
