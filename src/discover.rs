@@ -12,12 +12,13 @@
 mod column;
 mod gkmlpt;
 mod hanweb;
+pub mod outline;
 mod script;
 mod shell;
 
 use std::collections::HashSet;
 
-use scraper::{ElementRef, Html, Selector};
+use outline::{AnchorTag, Outline};
 use url::Url;
 
 use crate::frontier::Kind;
@@ -70,13 +71,13 @@ pub fn discover(page: &Page<'_>) -> Found {
     if let Some(found) = gkmlpt::api_answer(page).or_else(|| hanweb::api_answer(page)) {
         return finish(page, found.0, Some(found.1));
     }
-    let doc = Html::parse_document(page.text);
+    let doc = Outline::parse(page.text);
     let kind = if page.kind == Kind::Report && column::reads_as_listing(page.url, &doc) {
         Kind::Listing
     } else {
         page.kind
     };
-    let mut out = links(page.url, page.text, kind);
+    let mut out = links_in(page.url, &doc, kind);
     let mut platform = if out.iter().any(|l| l.pagination && l.anchor.is_none()) {
         Some("trs")
     } else {
@@ -192,19 +193,22 @@ impl Link {
 
 /// The links on `html`, served at `page`, that the crawl may follow.
 pub fn links(page: &Url, html: &str, page_kind: Kind) -> Vec<Link> {
-    let doc = Html::parse_document(html);
-    let base = base_url(&doc, page);
+    links_in(page, &Outline::parse(html), page_kind)
+}
+
+fn links_in(page: &Url, doc: &Outline, page_kind: Kind) -> Vec<Link> {
+    let base = base_url(doc, page);
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     seen.insert(strip_fragment(page));
-    for anchor in anchors(&doc, &base) {
+    for anchor in anchors(doc, &base) {
         if let Some(link) = classify(page, page_kind, anchor) {
             if seen.insert(link.url.clone()) {
                 out.push(link);
             }
         }
     }
-    for url in script_pages(&doc, page) {
+    for url in script_pages(doc, page) {
         if seen.insert(url.clone()) {
             out.push(Link::new(url, page_kind, None, true));
         }
@@ -218,29 +222,21 @@ struct Anchor {
     text: String,
 }
 
-fn base_url(doc: &Html, page: &Url) -> Url {
-    Selector::parse("base[href]")
-        .ok()
-        .and_then(|sel| doc.select(&sel).next())
-        .and_then(|b| b.value().attr("href"))
+fn base_url(doc: &Outline, page: &Url) -> Url {
+    doc.base_href()
         .and_then(|href| page.join(href.trim()).ok())
         .unwrap_or_else(|| page.clone())
 }
 
-fn anchors(doc: &Html, base: &Url) -> Vec<Anchor> {
-    let Ok(sel) = Selector::parse("a[href]") else {
-        return Vec::new();
-    };
-    doc.select(&sel)
-        .filter_map(|a| anchor_of(a, base))
-        .collect()
+fn anchors(doc: &Outline, base: &Url) -> Vec<Anchor> {
+    doc.anchors().filter_map(|a| anchor_of(a, base)).collect()
 }
 
 /// An `<a href>` element as a followable link with its best text.
-fn anchor_of(a: ElementRef<'_>, base: &Url) -> Option<Anchor> {
+fn anchor_of(a: AnchorTag<'_>, base: &Url) -> Option<Anchor> {
     {
         {
-            let href = a.value().attr("href")?.trim();
+            let href = a.href.trim();
             let lower = href.to_ascii_lowercase();
             if href.is_empty()
                 || href.starts_with('#')
@@ -254,8 +250,8 @@ fn anchor_of(a: ElementRef<'_>, base: &Url) -> Option<Anchor> {
             if !matches!(url.scheme(), "http" | "https") {
                 return None;
             }
-            let text = squash(&a.text().collect::<String>());
-            let title = squash(a.value().attr("title").unwrap_or(""));
+            let text = squash(a.text);
+            let title = squash(a.title.unwrap_or(""));
             let text = if title.chars().count() > text.chars().count() {
                 title
             } else {
@@ -388,16 +384,12 @@ fn has_page_param(url: &Url) -> bool {
 
 /// Pages announced by TRS pager scripts: `createPageHTML(count, current,
 /// "index", "html")` (or with an element id first), or `var countPage = N`.
-fn script_pages(doc: &Html, page: &Url) -> Vec<Url> {
-    let Ok(sel) = Selector::parse("script") else {
-        return Vec::new();
-    };
+fn script_pages(doc: &Outline, page: &Url) -> Vec<Url> {
     let (stem, ext) = page_stem(page);
     let mut out = Vec::new();
-    for script in doc.select(&sel) {
-        let text: String = script.text().collect();
-        let pager = create_page_html(&text).or_else(|| {
-            count_page(&text).map(|n| Pager {
+    for text in doc.scripts() {
+        let pager = create_page_html(text).or_else(|| {
+            count_page(text).map(|n| Pager {
                 count: n,
                 prefix: stem.clone(),
                 suffix: ext.clone(),

@@ -5,8 +5,8 @@
 
 use std::sync::LazyLock;
 
+use super::outline::{AnchorTag, Outline};
 use regex::Regex;
-use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::{
@@ -21,15 +21,10 @@ static YEAR_TEXT: LazyLock<Option<Regex>> =
 /// A year folder: `gknb2019`, `2019nb`, `2024n78`, `2019`.
 static YEAR_FOLDER: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^(?:[a-z]*)(?:19|20)\d{2}(?:n\d*|nb|nd|nian)?$").ok());
-/// Containers around the main list whose links are not the column's items.
-const CHROME_WORDS: &[&str] = &[
-    "nav", "menu", "header", "footer", "foot", "side", "friend", "banner", "crumb", "position",
-    "location", "share", "toolbar", "top", "bottom", "dqwz", "links",
-];
 
 /// True when the page is a 年报 column: by its path, its `ColumnName`
 /// meta, its title or breadcrumb, or the link that led here.
-pub(super) fn is_report_column(page: &Page<'_>, doc: &Html) -> bool {
+pub(super) fn is_report_column(page: &Page<'_>, doc: &Outline) -> bool {
     under_report_slug(page.url)
         || page.anchor.is_some_and(names_report)
         || meta(doc, "columnname").is_some_and(|c| names_report(&c))
@@ -40,7 +35,7 @@ pub(super) fn is_report_column(page: &Page<'_>, doc: &Html) -> bool {
 /// A page reached as a report candidate that is a listing after all: a
 /// column page (a `ColumnName` meta without an `ArticleTitle`), or several
 /// article links in its main list under a title that names no report.
-pub(super) fn reads_as_listing(url: &Url, doc: &Html) -> bool {
+pub(super) fn reads_as_listing(url: &Url, doc: &Outline) -> bool {
     if meta(doc, "articletitle").is_some() {
         return false;
     }
@@ -56,7 +51,7 @@ pub(super) fn reads_as_listing(url: &Url, doc: &Html) -> bool {
 }
 
 /// The structure-named links of a 年报 column page.
-pub(super) fn structure(page: &Page<'_>, doc: &Html) -> Vec<Link> {
+pub(super) fn structure(page: &Page<'_>, doc: &Outline) -> Vec<Link> {
     let base = base_url(doc, page.url);
     let here = directory(page.url).to_string();
     let mut out = Vec::new();
@@ -147,65 +142,21 @@ fn has_year_folder(url: &Url, here: &str) -> bool {
 }
 
 /// The anchors outside navigation, header, footer and sidebars.
-fn main_list(doc: &Html) -> impl Iterator<Item = ElementRef<'_>> {
-    let sel = Selector::parse("a[href]").ok();
-    sel.into_iter()
-        .flat_map(move |sel| doc.select(&sel).collect::<Vec<_>>())
-        .filter(|a| !in_chrome(*a))
+fn main_list(doc: &Outline) -> impl Iterator<Item = AnchorTag<'_>> {
+    doc.anchors().filter(|a| !a.chrome)
 }
 
-fn in_chrome(a: ElementRef<'_>) -> bool {
-    a.ancestors().filter_map(ElementRef::wrap).any(|e| {
-        let el = e.value();
-        if matches!(el.name(), "nav" | "header" | "footer") {
-            return true;
-        }
-        let marks = format!(
-            "{} {}",
-            el.attr("id").unwrap_or(""),
-            el.attr("class").unwrap_or("")
-        )
-        .to_ascii_lowercase();
-        CHROME_WORDS.iter().any(|w| marks.contains(w))
-    })
+fn meta(doc: &Outline, name: &str) -> Option<String> {
+    doc.meta(name).map(str::to_string)
 }
 
-fn meta(doc: &Html, name: &str) -> Option<String> {
-    let sel = Selector::parse("meta[name][content]").ok()?;
-    doc.select(&sel)
-        .find(|m| {
-            m.value()
-                .attr("name")
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
-        .and_then(|m| m.value().attr("content"))
-        .map(str::to_string)
-}
-
-fn title(doc: &Html) -> Option<String> {
-    let sel = Selector::parse("title").ok()?;
-    doc.select(&sel).next().map(|t| t.text().collect())
+fn title(doc: &Outline) -> Option<String> {
+    doc.title().map(str::to_string)
 }
 
 /// The 当前位置 trail, by its usual ids and classes.
-fn breadcrumb(doc: &Html) -> Option<String> {
-    let sel = Selector::parse("[class], [id]").ok()?;
-    let trail: String = doc
-        .select(&sel)
-        .filter(|e| {
-            let marks = format!(
-                "{} {}",
-                e.value().attr("id").unwrap_or(""),
-                e.value().attr("class").unwrap_or("")
-            )
-            .to_ascii_lowercase();
-            ["crumb", "position", "location", "dqwz", "path"]
-                .iter()
-                .any(|w| marks.contains(w))
-        })
-        .map(|e| e.text().collect::<String>())
-        .collect();
-    (!trail.is_empty()).then_some(trail)
+fn breadcrumb(doc: &Outline) -> Option<String> {
+    doc.breadcrumb()
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use std::sync::LazyLock;
 
+use super::outline::Outline;
 use regex::Regex;
-use scraper::Html;
 use serde_json::Value;
 use url::Url;
 
@@ -22,7 +22,7 @@ static TREE_NODE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// The first API page of a `gkmlpt` shell's 年报 column.
-pub(super) fn shell(page: &Page<'_>, _doc: &Html) -> Vec<Link> {
+pub(super) fn shell(page: &Page<'_>, _doc: &Outline) -> Vec<Link> {
     if !page.url.path().contains("/gkmlpt/") || !page.text.contains("_CONFIG") {
         return Vec::new();
     }
@@ -225,7 +225,7 @@ mod tests {
             starts: &starts,
             ..Page::start(&page_url, html)
         };
-        let doc = Html::parse_document(html);
+        let doc = Outline::parse(html);
         let got = shell(&page, &doc);
         assert_eq!(got.len(), 1);
         assert_eq!(

@@ -6,8 +6,8 @@
 
 use std::sync::LazyLock;
 
+use super::outline::Outline;
 use regex::Regex;
-use scraper::Html;
 use url::Url;
 
 use super::{anchors, classify, looks_like_article, names_report, Link, Page, MAX_SCRIPT_PAGES};
@@ -143,7 +143,7 @@ fn records(text: &str) -> Vec<String> {
 fn record_links(page: &Url, records: &[String], in_column: bool) -> Vec<Link> {
     let mut out = Vec::new();
     for record in records {
-        let doc = Html::parse_fragment(record);
+        let doc = Outline::parse(record);
         for a in anchors(&doc, page) {
             let unnamed_article = in_column
                 && looks_like_article(&a.url)

@@ -3,7 +3,7 @@
 //! every object of an array literal that pairs a title with a same-site
 //! article path, the path possibly JSON inside a JSON string (one level).
 
-use scraper::{Html, Selector};
+use super::outline::Outline;
 use serde_json::Value;
 use url::Url;
 
@@ -17,15 +17,11 @@ const MAX_ARRAYS: usize = 1000;
 const MAX_ARRAY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The report candidates listed in the page's script literals.
-pub(super) fn lists(page: &Page<'_>, doc: &Html, in_column: bool) -> Vec<Link> {
-    let Ok(sel) = Selector::parse("script") else {
-        return Vec::new();
-    };
+pub(super) fn lists(page: &Page<'_>, doc: &Outline, in_column: bool) -> Vec<Link> {
     let mut out = Vec::new();
     let mut tried = 0;
-    for script in doc.select(&sel) {
-        let text: String = script.text().collect();
-        let mut rest = text.as_str();
+    for text in doc.scripts() {
+        let mut rest = text;
         while let Some(at) = rest.find('[') {
             let Some(tail) = rest.get(at..) else { break };
             if !is_literal_start(rest.get(..at).unwrap_or(""), tail) {
@@ -124,7 +120,7 @@ mod tests {
             {"aT": "外站", "aU": "{\"common\": \"http://other.cn/a/content_1234.htm\"}"}];</script>"#;
         let url = Url::parse("http://a.cn/zwgk/nb/").unwrap_or_else(|_| unreachable!());
         let page = Page::start(&url, html);
-        let doc = Html::parse_document(html);
+        let doc = Outline::parse(html);
         let got = lists(&page, &doc, false);
         assert_eq!(got.len(), 1);
         assert_eq!(

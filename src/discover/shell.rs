@@ -5,8 +5,8 @@
 
 use std::sync::LazyLock;
 
+use super::outline::Outline;
 use regex::Regex;
-use scraper::{Html, Selector};
 
 use super::{Link, Page};
 
@@ -24,7 +24,7 @@ static SCRIPTED: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// Where a shell page sends the browser.
-pub(super) fn targets(page: &Page<'_>, doc: &Html) -> Vec<Link> {
+pub(super) fn targets(page: &Page<'_>, doc: &Outline) -> Vec<Link> {
     if page.text.len() > MAX_SHELL_BYTES || anchor_count(doc) > MAX_SHELL_ANCHORS {
         return Vec::new();
     }
@@ -38,25 +38,21 @@ pub(super) fn targets(page: &Page<'_>, doc: &Html) -> Vec<Link> {
         .collect()
 }
 
-fn anchor_count(doc: &Html) -> usize {
-    Selector::parse("a[href]")
-        .map(|sel| doc.select(&sel).count())
-        .unwrap_or(0)
+fn anchor_count(doc: &Outline) -> usize {
+    doc.anchors().count()
 }
 
 /// `content="0; url=./zfxxgknb/"` (quotes around the URL allowed).
-fn meta_refresh(doc: &Html) -> Vec<String> {
-    let Ok(sel) = Selector::parse("meta[http-equiv][content]") else {
-        return Vec::new();
-    };
-    doc.select(&sel)
+fn meta_refresh(doc: &Outline) -> Vec<String> {
+    doc.metas()
+        .iter()
         .filter(|m| {
-            m.value()
-                .attr("http-equiv")
+            m.http_equiv
+                .as_deref()
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"))
         })
         .filter_map(|m| {
-            let content = m.value().attr("content")?;
+            let content = m.content.as_deref()?;
             let lower = content.to_ascii_lowercase();
             let at = lower.find("url")?;
             let rest = content.get(at + 3..)?.trim_start();
@@ -67,14 +63,13 @@ fn meta_refresh(doc: &Html) -> Vec<String> {
         .collect()
 }
 
-fn scripted(doc: &Html) -> Vec<String> {
-    let (Ok(sel), Some(re)) = (Selector::parse("script"), SCRIPTED.as_ref()) else {
+fn scripted(doc: &Outline) -> Vec<String> {
+    let Some(re) = SCRIPTED.as_ref() else {
         return Vec::new();
     };
-    doc.select(&sel)
-        .flat_map(|s| {
-            let text: String = s.text().collect();
-            re.captures_iter(&text)
+    doc.scripts()
+        .flat_map(|text| {
+            re.captures_iter(text)
                 .filter_map(|c| {
                     c.get(1)
                         .or_else(|| c.get(2))
@@ -99,7 +94,7 @@ mod tests {
     fn shell_targets(html: &str) -> Vec<String> {
         let url = Url::parse("http://a.cn/xxgk/").unwrap_or_else(|_| unreachable!());
         let page = Page::start(&url, html);
-        targets(&page, &Html::parse_document(html))
+        targets(&page, &Outline::parse(html))
             .into_iter()
             .map(|l| l.url.to_string())
             .collect()

@@ -22,13 +22,23 @@ pub struct Segment {
 
 /// Cut the text at report title lines. A title repeated (as aggregators do
 /// right below their own heading) continues its segment.
+/// Lines of text read from one document. A report, prose and tables, runs
+/// to a few thousand lines; past this a page is something else (a 30 MB page
+/// of nested tables), and reading on would only cost memory.
+pub const MAX_LINES: usize = 50_000;
+
 pub fn segments(text: &str, default_title: Option<String>) -> Vec<Segment> {
     let mut out = vec![Segment {
         title: default_title,
         agency: None,
         lines: Vec::new(),
     }];
-    for line in text.lines().map(collapse_ws).filter(|l| !l.is_empty()) {
+    let lines = text.lines().filter(|l| !l.trim().is_empty());
+    for line in lines
+        .take(MAX_LINES)
+        .map(collapse_ws)
+        .filter(|l| !l.is_empty())
+    {
         if is_title_line(&line) {
             let title = clean_title(&line);
             match out

@@ -110,6 +110,9 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+/// Table rows read from one page.
+const MAX_TABLE_ROWS: usize = 20_000;
+
 /// Extract every report from an HTML document.
 ///
 /// The statistics tables are read from the innermost `<table>`s; a page
@@ -117,9 +120,11 @@ pub struct Report {
 pub fn extract_html(html: &str) -> Vec<Report> {
     let page = html::scan(html);
     let title = html_title(&page);
+    // The national form has under 100 rows; past this a page is not a report's tables.
     let rows: Vec<tables::Row> = grid::table_rows(&page.tables)
         .into_iter()
         .flatten()
+        .take(MAX_TABLE_ROWS)
         .collect();
     let read = tables::read(&rows);
     if read.cells.is_empty() {
