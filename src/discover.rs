@@ -12,6 +12,7 @@
 mod column;
 mod gkmlpt;
 mod hanweb;
+pub mod portal;
 mod script;
 mod shell;
 

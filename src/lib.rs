@@ -24,6 +24,7 @@ pub mod rebuild;
 pub mod redirect_chain;
 pub mod reextract;
 pub mod serve;
+pub mod sources_find;
 pub mod status;
 pub mod summary;
 pub mod warc;

@@ -173,6 +173,12 @@ enum Command {
         #[arg(long)]
         archive: Option<PathBuf>,
     },
+    /// Find the 年报 columns of government portals and print them as
+    /// `[[sources]]` tables to paste into the config.
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
         /// Archive directory (default: the config's `archive`, else ./archive).
@@ -181,6 +187,24 @@ enum Command {
         /// Rewrite every index, even those newer than their WARC file.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SourcesCommand {
+    /// Walk from each portal's home page through 政府信息公开 / 政务公开 to its
+    /// 年报 column and those of the departments it hosts (same host only,
+    /// robots.txt and the per-host interval obeyed).
+    Find {
+        /// Home pages of government portals.
+        #[arg(required = true)]
+        urls: Vec<String>,
+        /// Requests per portal at most (robots.txt not counted).
+        #[arg(long, default_value_t = 200)]
+        max_pages: u32,
+        /// 行政区划代码 for every source found, when the pages give none.
+        #[arg(long)]
+        region: Option<String>,
     },
 }
 
@@ -334,6 +358,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if status.last_run_ok() { OK } else { FAILED })
         }
+        Command::Sources {
+            command:
+                SourcesCommand::Find {
+                    urls,
+                    max_pages,
+                    region,
+                },
+        } => {
+            let config = load_config_if_present(&cli.config)?;
+            find_sources(&config, &urls, max_pages, region)
+        }
         Command::Index { archive, force } => {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or_else(|| config.archive.clone());
@@ -407,6 +442,45 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+fn find_sources(
+    config: &Config,
+    urls: &[String],
+    max_pages: u32,
+    region: Option<String>,
+) -> anyhow::Result<u8> {
+    use nianbao::sources_find;
+    if let Some(code) = region.as_deref() {
+        if !nianbao::discover::portal::is_region_code(code) {
+            eprintln!("error: --region {code:?} is not a 6-digit 行政区划代码");
+            return Ok(UNUSABLE);
+        }
+    }
+    let opts = sources_find::FindOptions { max_pages, region };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let finds = match runtime.block_on(sources_find::find(config, urls, &opts)) {
+        Ok(f) => f,
+        Err(e @ sources_find::FindError::Url(_)) => {
+            eprintln!("error: {e}");
+            return Ok(UNUSABLE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    out!("{}", sources_find::to_toml(&finds));
+    let found = finds.iter().filter(|f| !f.sources.is_empty()).count();
+    if found < finds.len() {
+        eprintln!(
+            "{} of {} portals gave no 年报 column",
+            finds.len() - found,
+            finds.len()
+        );
+        return Ok(FAILED);
+    }
+    Ok(OK)
 }
 
 fn import(dir: &std::path::Path, files: &[PathBuf], source: Option<String>) -> anyhow::Result<u8> {

@@ -861,3 +861,276 @@ async fn cookie_gated_column_and_gbk_location() {
         reports.len()
     );
 }
+
+// ------------------------------------------------- sources find: a portal
+
+/// A plain page of `links` (href, text) under a title.
+fn plain_page(title: &str, links: &[(&str, &str)]) -> Reply {
+    let list: String = links
+        .iter()
+        .map(|(h, t)| format!("<li><a href=\"{h}\">{t}</a></li>\n"))
+        .collect();
+    Reply::html(format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><ul>{list}</ul></body></html>"
+    ))
+}
+
+const PORTAL_GOV_REPORTS: [(&str, &str); 3] = [
+    (
+        "/zwgk/fdzdgk/zfxxgknb/202401/t20240110_1.html",
+        "某县2023年政府信息公开工作年度报告",
+    ),
+    (
+        "/zwgk/fdzdgk/zfxxgknb/202301/t20230112_2.html",
+        "某县2022年政府信息公开工作年度报告",
+    ),
+    (
+        "/zwgk/fdzdgk/zfxxgknb/202201/t20220114_3.html",
+        "某县2021年政府信息公开工作年度报告",
+    ),
+];
+
+const PORTAL_CZJ_REPORTS: [(&str, &str); 2] = [
+    (
+        "/bm/czj/nb/202401/t20240115_7.html",
+        "县财政局2023年政府信息公开工作年度报告",
+    ),
+    (
+        "/bm/czj/nb/202301/t20230116_8.html",
+        "县财政局2022年政府信息公开工作年度报告",
+    ),
+];
+
+/// A county portal: home → 政务公开 → 法定主动公开内容 → 政府信息公开年报
+/// (a plain list); 政务公开 → 部门信息公开 → 县教育局 → 信息公开 → its Hanweb
+/// column; → 县财政局 → its plain 年报 list; 县卫生健康局 on `elsewhere`.
+async fn portal_host(ip: &str, elsewhere: String) -> Server {
+    let proxy = "/module/web/jpage/dataproxy.jsp";
+    let total = HANWEB_TITLES.len();
+    Server::start(ip, move |seen| {
+        if let Some(reply) = hanweb_api(seen, proxy, total, false) {
+            return reply;
+        }
+        if let Some(n) = seen
+            .path
+            .strip_prefix("/art/2024/3/")
+            .and_then(|r| r.split('/').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=total).contains(n))
+        {
+            return report_page(HANWEB_TITLES[n - 1]);
+        }
+        if let Some((_, title)) = PORTAL_GOV_REPORTS
+            .iter()
+            .chain(PORTAL_CZJ_REPORTS.iter())
+            .find(|(p, _)| *p == seen.path)
+        {
+            return report_page(title);
+        }
+        match seen.path.as_str() {
+            "/robots.txt" => Reply::new(200, "text/plain", "User-agent: *\nDisallow: /private/\n"),
+            "/" => Reply::html(format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>首页 - 某县人民政府门户网站</title>\
+                 <meta name=\"SiteName\" content=\"某县人民政府\"><meta name=\"SiteIdcode\" content=\"3501280001\"></head><body>\
+                 <div class=\"nav\"><a href=\"/\">首页</a><a href=\"/xwzx/\">新闻中心</a><a href=\"/zwgk/\">政务公开</a>\
+                 <a href=\"/hdjl/\">互动交流</a><a href=\"/private/xxgk/\">信息公开（内网）</a></div>\
+                 <ul><li><a href=\"/xwzx/202401/t20240105_901.html\">县长调研春耕</a></li>\
+                 <li><a href=\"/xwzx/202401/t20240106_902.html\">召开常务会议</a></li></ul>\
+                 <div class=\"links\"><a href=\"{elsewhere}\">县卫生健康局</a><a href=\"http://127.0.5.9:9/\">市人民政府</a></div>\
+                 </body></html>"
+            )),
+            "/zwgk/" => plain_page(
+                "政务公开_某县人民政府",
+                &[
+                    ("/", "首页"),
+                    ("/zwgk/zn/", "政府信息公开指南"),
+                    ("/zwgk/fdzdgk/", "法定主动公开内容"),
+                    ("/zwgk/bmxxgk/", "部门信息公开"),
+                    ("/zwgk/zcwj/", "政策文件"),
+                ],
+            ),
+            "/zwgk/fdzdgk/" => plain_page(
+                "法定主动公开内容_某县人民政府",
+                &[
+                    ("/zwgk/fdzdgk/jgzn/", "机构职能"),
+                    ("/zwgk/fdzdgk/czyjs/", "财政预决算"),
+                    ("/zwgk/fdzdgk/zfxxgknb/", "政府信息公开年报"),
+                ],
+            ),
+            "/zwgk/fdzdgk/jgzn/" => plain_page(
+                "机构职能_某县人民政府",
+                &[("/zwgk/fdzdgk/jgzn/t20230101_5.html", "县人民政府职能")],
+            ),
+            "/zwgk/fdzdgk/zfxxgknb/" => plain_page(
+                "政府信息公开年报_某县人民政府",
+                &PORTAL_GOV_REPORTS.map(|(p, t)| (p, t)),
+            ),
+            "/zwgk/bmxxgk/" => Reply::html(format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>部门信息公开</title></head><body><ul>\
+                 <li><a href=\"/bm/jyj/\">县教育局</a></li><li><a href=\"/bm/czj/\">县财政局</a></li>\
+                 <li><a href=\"{elsewhere}\">县卫生健康局</a></li></ul></body></html>"
+            )),
+            "/bm/jyj/" => plain_page(
+                "县教育局",
+                &[
+                    ("/", "首页"),
+                    ("/bm/jyj/gzdt/", "工作动态"),
+                    ("/bm/jyj/xxgk/", "信息公开"),
+                ],
+            ),
+            "/bm/jyj/xxgk/" => plain_page(
+                "县教育局 信息公开",
+                &[
+                    ("/bm/jyj/xxgk/zn/", "信息公开指南"),
+                    ("/col/col1229/index.html", "信息公开年报"),
+                ],
+            ),
+            "/col/col1229/index.html" => Reply::html(hanweb_column(proxy, total, 2)),
+            "/bm/czj/" => plain_page(
+                "县财政局",
+                &[("/bm/czj/gzdt/", "工作动态"), ("/bm/czj/nb/", "政府信息公开年报")],
+            ),
+            "/bm/czj/nb/" => plain_page(
+                "政府信息公开年报 县财政局",
+                &PORTAL_CZJ_REPORTS.map(|(p, t)| (p, t)),
+            ),
+            _ => plain_page("某县人民政府", &[("/", "首页")]),
+        }
+    })
+    .await
+}
+
+fn crawl_settings(archive: &Path) -> String {
+    format!(
+        "archive = {:?}\n[crawl]\nper_host_interval_ms = {INTERVAL_MS}\nmax_concurrency = 8\n\
+         user_agent = \"nianbao-test/1.0\"\nmax_retries = 1\ntotal_timeout_s = 5\n\
+         max_depth = 3\nmax_pages_per_source = 200\n",
+        archive.display().to_string()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_find_walks_a_portal_to_its_columns() {
+    let elsewhere = Server::routes("127.0.5.2", vec![]).await;
+    let portal = portal_host("127.0.5.1", elsewhere.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = tmp.path().join("find.toml");
+    std::fs::write(&settings, crawl_settings(&tmp.path().join("unused"))).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_nianbao"))
+        .arg("--config")
+        .arg(&settings)
+        .args(["sources", "find", &portal.url("/")])
+        .env("NIANBAO_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("{printed}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "exit {:?}", output.status);
+
+    // The printed tables parse with the config loader and name the three columns.
+    let text = format!("{}\n{printed}", crawl_settings(&tmp.path().join("archive")));
+    let config = Config::parse(&text, Path::new("found.toml")).unwrap();
+    let found: Vec<(String, Option<String>, String)> = config
+        .sources
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.region.clone(),
+                s.start.iter().map(|u| path_of(u.as_str())).collect(),
+            )
+        })
+        .collect();
+    let region = Some("350128".to_string());
+    assert_eq!(
+        found,
+        [
+            (
+                "某县人民政府".to_string(),
+                region.clone(),
+                "/zwgk/fdzdgk/zfxxgknb/".to_string()
+            ),
+            (
+                "县教育局".to_string(),
+                region.clone(),
+                "/col/col1229/index.html".to_string()
+            ),
+            ("县财政局".to_string(), region, "/bm/czj/nb/".to_string()),
+        ]
+    );
+    assert!(printed.contains("read as hanweb"), "{printed}");
+    assert!(
+        printed.contains("县卫生健康局 is on another host"),
+        "{printed}"
+    );
+
+    // The walk kept to the portal's host, to robots.txt, and to the interval.
+    assert!(elsewhere.seen().is_empty(), "{:#?}", elsewhere.seen());
+    let seen = portal.seen();
+    assert!(seen.iter().all(|s| !s.path.starts_with("/private/")));
+    assert!(
+        seen.iter()
+            .all(|s| !s.path.contains("/art/") && !s.path.contains("/t20")),
+        "the walk reads no report: {seen:#?}"
+    );
+    let mut paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    let asked = paths.len();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths.len(), asked, "a page asked twice: {paths:?}");
+    assert_polite(&portal);
+    println!("sources find: {asked} requests");
+
+    // A crawl of the printed sources archives every listed report.
+    let before = portal.seen().len();
+    let summary = crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    print!("{}", summary.render());
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let mut reports: Vec<String> = PORTAL_GOV_REPORTS
+        .iter()
+        .chain(PORTAL_CZJ_REPORTS.iter())
+        .map(|(p, _)| portal.url(p))
+        .collect();
+    reports.extend(hanweb_reports(&portal));
+    assert_archived_once(&tmp.path().join("archive"), &reports);
+    let crawled = &portal.seen()[before..];
+    assert!(crawled
+        .iter()
+        .all(|s| !s.path.starts_with("/private/") && !s.path.starts_with("/xwzx/")));
+    println!(
+        "portal: {} reports listed, {} archived",
+        reports.len(),
+        reports.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_find_keeps_to_its_page_budget() {
+    let elsewhere = Server::routes("127.0.5.4", vec![]).await;
+    let portal = portal_host("127.0.5.3", elsewhere.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config::parse(&crawl_settings(tmp.path()), Path::new("t.toml")).unwrap();
+    let opts = nianbao::sources_find::FindOptions {
+        max_pages: 3,
+        region: None,
+    };
+    let finds = nianbao::sources_find::find(&config, &[portal.url("/")], &opts)
+        .await
+        .unwrap();
+    let pages: Vec<Seen> = portal
+        .seen()
+        .into_iter()
+        .filter(|s| s.path != "/robots.txt")
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:#?}");
+    assert_eq!(finds[0].pages, 3);
+    assert!(finds[0].budget_spent);
+    // Three pages reach the government's column (home, hub, its list) but
+    // not its page: nothing is claimed that was not read.
+    assert!(finds[0].sources.is_empty(), "{:?}", finds[0].sources);
+    assert!(elsewhere.seen().is_empty());
+    let text = nianbao::sources_find::to_toml(&finds);
+    assert!(text.contains("page budget ran out"), "{text}");
+}
