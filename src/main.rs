@@ -247,6 +247,10 @@ struct CrawlArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// Render listing pages that give no report links in headless Chromium
+    /// (as `render = true` does for one source).
+    #[arg(long)]
+    render: bool,
 }
 
 fn main() -> ExitCode {
@@ -579,6 +583,11 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
     if let Some(n) = args.concurrency {
         config.crawl.max_concurrency = n.max(1);
     }
+    if args.render {
+        for s in &mut config.sources {
+            s.render = true;
+        }
+    }
     let opts = crawl::CrawlOptions {
         only_sources: args.sources,
         progress: !args.no_progress,
@@ -603,12 +612,17 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
             if let Some(signal) = nianbao::interrupt::requested() {
                 return Ok(nianbao::interrupt::exit_code(signal));
             }
+            let mut empty = false;
             for s in summary.sources.iter() {
                 if let Some(why) = &s.blocked_by {
                     eprintln!("error: source {}: {why}", s.name);
                 }
+                if s.read_as_empty() && s.blocked_by.is_none() {
+                    empty = true;
+                    eprintln!("error: source {}: its listing pages gave no report link (a list built by scripts may need `render = true` or --render)", s.name);
+                }
             }
-            Ok(if summary.has_failures() || indexed.is_err() {
+            Ok(if summary.has_failures() || indexed.is_err() || empty {
                 FAILED
             } else {
                 OK

@@ -1134,3 +1134,210 @@ async fn sources_find_keeps_to_its_page_budget() {
     let text = nianbao::sources_find::to_toml(&finds);
     assert!(text.contains("page budget ran out"), "{text}");
 }
+
+// ------------------------------------- render: links built by a script
+
+const RENDER_REPORTS: [(&str, &str); 3] = [
+    (
+        "/xxgk/nb/202401/t20240110_1.html",
+        "某县2023年政府信息公开工作年度报告",
+    ),
+    (
+        "/xxgk/nb/202301/t20230112_2.html",
+        "某县2022年政府信息公开工作年度报告",
+    ),
+    (
+        "/xxgk/nb/202201/t20220115_3.html",
+        "某县2021年政府信息公开工作年度报告",
+    ),
+];
+
+/// A 年报 column whose links exist only once its script has decoded them
+/// (base64 of `year|month|day|id` rows, paths and titles put together at
+/// run time): no path or title is in the served HTML. It also asks for an
+/// image and for a page on `other`, which a render must not reach.
+async fn scripted_column_host(ip: &str, other: String) -> Server {
+    let listing = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报</title></head><body>\
+         <img src=\"/img/banner.png\"><ul id=\"list\"></ul>\
+         <script>\n\
+         var _0x = atob('{}').split(';');\n\
+         var ul = document.getElementById('list');\n\
+         _0x.forEach(function (r) {{ var f = r.split('|'); var a = document.createElement('a');\n\
+           a.href = '/xxgk/' + 'nb/' + (+f[0] + 1) + '0' + f[1] + '/t' + (+f[0] + 1) + '0' + f[1] + f[2] + '_' + f[3] + '.html';\n\
+           a.textContent = '某县' + f[0] + '年' + ['政府', '信息', '公开', '工作', '年度', '报告'].join('');\n\
+           var li = document.createElement('li'); li.appendChild(a); ul.appendChild(li); }});\n\
+         fetch('{other}beacon').catch(function () {{}});\n\
+         </script></body></html>",
+        base64_rows()
+    );
+    Server::start(ip, move |seen| {
+        if seen.path == "/xxgk/nb/index.html" {
+            return Reply::html(listing.clone());
+        }
+        match RENDER_REPORTS.iter().find(|(p, _)| *p == seen.path) {
+            Some((_, title)) => report_page(title),
+            None => Reply::new(404, "text/plain", "not found"),
+        }
+    })
+    .await
+}
+
+/// `2023|1|10|1;2022|1|12|2;2021|1|15|3` in base64.
+fn base64_rows() -> String {
+    let rows = "2023|1|10|1;2022|1|12|2;2021|1|15|3";
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in rows.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Chromium's requests carry the `Sec-Fetch-*` headers a browser sends.
+fn by_browser(s: &Seen) -> bool {
+    s.header("sec-fetch-mode").is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_takes_links_from_the_rendered_dom() {
+    let other = Server::routes("127.0.6.2", vec![]).await;
+    let server = scripted_column_host("127.0.6.1", other.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n[[sources]]\nname = \"某县\"\nstart = [\"{}\"]\nrender = true\n",
+        crawl_settings(tmp.path()),
+        server.url("/xxgk/nb/index.html")
+    );
+    let config = Config::parse(&text, Path::new("render.toml")).unwrap();
+    let summary = crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    print!("{}", summary.render());
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = RENDER_REPORTS.iter().map(|(p, _)| server.url(p)).collect();
+    assert_archived_once(tmp.path(), &reports);
+    assert!(
+        summary.render().contains("rendered (3 report candidates)"),
+        "{}",
+        summary.render()
+    );
+    let seen = server.seen();
+    for s in &seen {
+        println!("{} {} browser={}", s.method, s.path, by_browser(s));
+    }
+    // The fetcher asked for the listing and each report once; Chromium for
+    // the listing (and the favicon it asks for unbidden), never an image.
+    let fetched: Vec<&str> = seen
+        .iter()
+        .filter(|s| !by_browser(s))
+        .map(|s| s.path.as_str())
+        .collect();
+    let mut expected: Vec<&str> = vec!["/robots.txt", "/xxgk/nb/index.html"];
+    expected.extend(RENDER_REPORTS.iter().map(|(p, _)| *p));
+    let mut sorted = fetched.clone();
+    sorted.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected);
+    let rendered: Vec<&str> = seen
+        .iter()
+        .filter(|s| by_browser(s))
+        .map(|s| s.path.as_str())
+        .collect();
+    assert!(rendered.contains(&"/xxgk/nb/index.html"), "{rendered:?}");
+    assert!(
+        rendered
+            .iter()
+            .all(|p| *p == "/xxgk/nb/index.html" || *p == "/favicon.ico"),
+        "{rendered:?}"
+    );
+    assert!(other.seen().is_empty(), "{:#?}", other.seen());
+    // The render is one turn of the host: the interval holds before and
+    // after Chromium's requests.
+    let turns: Vec<&Seen> = seen
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !by_browser(s) || *i == 0 || !by_browser(&seen[i - 1]))
+        .map(|(_, s)| s)
+        .collect();
+    let gap = turns
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .min()
+        .unwrap();
+    assert!(gap >= Duration::from_millis(INTERVAL_MS), "gap {gap:?}");
+    let last_browser = seen.iter().rposition(by_browser).unwrap();
+    if let Some(next) = seen.get(last_browser + 1) {
+        let after = next.at.duration_since(seen[last_browser].at);
+        assert!(after >= Duration::from_millis(INTERVAL_MS), "{after:?}");
+    }
+    println!("render: 3 listed, {} archived", reports.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_render_the_column_reads_as_empty() {
+    let other = Server::routes("127.0.6.4", vec![]).await;
+    let server = scripted_column_host("127.0.6.3", other.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config_path = tmp.path().join("off.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "{}\n[[sources]]\nname = \"某县\"\nstart = [\"{}\"]\n",
+            crawl_settings(&tmp.path().join("archive")),
+            server.url("/xxgk/nb/index.html")
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str], chromium: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_nianbao"));
+        cmd.arg("--config")
+            .arg(&config_path)
+            .args(["crawl", "--no-progress"])
+            .args(extra)
+            .env("NIANBAO_LOG", "warn");
+        if let Some(path) = chromium {
+            cmd.env("NIANBAO_CHROMIUM", path);
+        }
+        cmd.output()
+    };
+    let out = run(&[], None).await.unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    println!("{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(1), "an empty column is not success");
+    assert!(stdout.contains("html (0 report candidates)"), "{stdout}");
+    assert!(stdout.contains("no report candidates found"), "{stdout}");
+    assert!(stderr.contains("render = true"), "{stderr}");
+    assert!(server.seen().iter().all(|s| !by_browser(s)));
+    assert!(server
+        .seen()
+        .iter()
+        .all(|s| !RENDER_REPORTS.iter().any(|(p, _)| *p == s.path)));
+
+    // Asked to render without Chromium: a clear message, nothing fetched.
+    let before = server.seen().len();
+    let out = run(&["--render"], Some("/nonexistent/chromium"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("Chromium") && stderr.contains("apt-get install chromium"),
+        "{stderr}"
+    );
+    assert_eq!(server.seen().len(), before);
+}
