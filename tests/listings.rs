@@ -1,7 +1,10 @@
 //! One loopback replica per class of listing platform: Hanweb jpage (POST
 //! and its GET fallback), Guangdong gkmlpt (by fragment and by name, page 2
 //! a 404), script-literal lists, a year tree with unit-named links, redirect
-//! shells, a cookie-gated column and a raw-GBK `Location`. Each asserts that
+//! shells, a cookie-gated column and a raw-GBK `Location`, Hanweb's
+//! "加载更多" `morecolumndataproxy.jsp`, TRS later pages from the IGS search
+//! API, a list only a browser can build (rendered in Chromium), and a
+//! portal walked by `sources find` to its columns. Each asserts that
 //! every listed report is archived exactly once, that nothing outside the
 //! column is asked for, and that politeness holds for API requests too.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
@@ -1340,4 +1343,181 @@ async fn without_render_the_column_reads_as_empty() {
         "{stderr}"
     );
     assert_eq!(server.seen().len(), before);
+}
+
+// ------------------------------------------ TRS: later pages from IGS JSON
+
+fn trs_title(i: usize) -> String {
+    format!("某县{}单位2023年政府信息公开工作年度报告", 100 + i)
+}
+
+fn trs_path(i: usize) -> String {
+    format!("/xxgk/zfxxgknb/202403/t20240308_{}.html", 7000 + i)
+}
+
+/// A TRS column: items 1–5 served in the page, the rest (6–12) only from
+/// the IGS search API, five a page, `totalPages` 3.
+async fn trs_host(ip: &str) -> Server {
+    const TOTAL: usize = 12;
+    const PER: usize = 5;
+    let static_items: String = (1..=PER)
+        .map(|i| {
+            format!(
+                "<li><a href=\"{}\" title=\"{}\">{}</a><span>2024-03-08</span></li>\n",
+                trs_path(i),
+                trs_title(i),
+                trs_title(i)
+            )
+        })
+        .collect();
+    let column = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报_某县人民政府</title></head><body>\
+         <div class=\"nav\"><a href=\"/\">首页</a><a href=\"/xxgk/\">信息公开</a></div>\
+         <ul id=\"list\">{static_items}</ul><div id=\"page\"></div>\
+         <script>\n\
+         var searchUrl = \"/igs/front/search/list.html?index=xxgk-index&type=nb&pageSize={PER}&filter[CHANNELID]=4821&orderProperty=PUBDATE&orderDirection=desc\";\n\
+         function loadPage(n) {{ $.getJSON(searchUrl + '&pageNumber=' + n, function (d) {{ render(d.page.content); }}); }}\n\
+         </script></body></html>"
+    );
+    Server::start(ip, move |seen| {
+        let host = seen.header("host").unwrap_or("").to_string();
+        if seen.path == "/xxgk/zfxxgknb/index.html" {
+            return Reply::html(column.clone());
+        }
+        if let Some(q) = seen.path.strip_prefix("/igs/front/search/list.html?") {
+            let q = format!("?{q}");
+            if query(&q, "filter[CHANNELID]") != Some("4821") || query(&q, "index") != Some("xxgk-index") {
+                return Reply::new(400, "application/json", "{\"error\":\"fields\"}");
+            }
+            let n: usize = query(&q, "pageNumber").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let items: Vec<String> = ((n - 1) * PER + 1..=(n * PER).min(TOTAL))
+                .map(|i| {
+                    format!(
+                        "{{\"DOCTITLE\":\"{}\",\"DOCPUBURL\":\"http://{host}{}\",\"PUBDATE\":\"2024-03-08 10:00:00\"}}",
+                        trs_title(i),
+                        trs_path(i)
+                    )
+                })
+                .collect();
+            return Reply::new(
+                200,
+                "application/json;charset=UTF-8",
+                format!(
+                    "{{\"page\":{{\"content\":[{}],\"total\":{TOTAL},\"totalPages\":{}}}}}",
+                    items.join(","),
+                    TOTAL.div_ceil(PER)
+                ),
+            );
+        }
+        match (1..=TOTAL).find(|i| trs_path(*i) == seen.path) {
+            Some(i) => report_page(&trs_title(i)),
+            None => Reply::new(404, "text/plain", "not found"),
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trs_later_pages_from_the_search_api() {
+    let server = trs_host("127.0.3.9").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[("某县", server.url("/xxgk/zfxxgknb/index.html"))],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = (1..=12).map(|i| server.url(&trs_path(i))).collect();
+    assert_archived_once(tmp.path(), &reports);
+    let mut allowed: Vec<String> = (1..=12).map(trs_path).collect();
+    allowed.push("/xxgk/zfxxgknb/index.html".into());
+    for n in 2..=3 {
+        allowed.push(format!(
+            "/igs/front/search/list.html?index=xxgk-index&type=nb&pageSize=5&filter[CHANNELID]=4821&orderProperty=PUBDATE&orderDirection=desc&pageNumber={n}"
+        ));
+    }
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    let text = summary.render();
+    assert!(text.contains("trs-api"), "{text}");
+    println!("trs search API: 12 listed, {} archived", reports.len());
+}
+
+// ------------------------------- Hanweb "加载更多": morecolumndataproxy.jsp
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanweb_load_more_pages_by_number() {
+    const TOTAL: usize = 8;
+    const PER: usize = 3;
+    let proxy = "/module/web/jpage/morecolumndataproxy.jsp";
+    let column = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报</title></head><body>\
+         <div id=\"list\"><script type=\"text/xml\"><datastore><recordset>\n{}</recordset></datastore></script></div>\
+         <a class=\"more\" href=\"javascript:more()\">加载更多</a>\
+         <script>var n = 1; function more() {{ n++; $.ajax({{ url: '{proxy}', type: 'post',\n\
+           data: {{ col: 1, webid: 3167, columnid: 1229, unitid: 'list', page: n }}, totalRecord: {TOTAL}, perPage: {PER} }}); }}</script>\
+         </body></html>",
+        (1..=PER).map(hanweb_record).collect::<String>()
+    );
+    let server = Server::start("127.0.3.10", move |seen| {
+        if seen.path == "/col/col1229/index.html" {
+            return Reply::html(column.clone());
+        }
+        if let Some(q) = seen.path.strip_prefix(proxy).and_then(|r| r.strip_prefix('?')) {
+            let body = String::from_utf8_lossy(&seen.body).into_owned();
+            if seen.method != "POST" || form_field(&body, "columnid") != Some("1229") {
+                return Reply::new(400, "text/plain", "missing fields");
+            }
+            let q = format!("?{q}");
+            let n: usize = query(&q, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let records: String = ((n - 1) * PER + 1..=(n * PER).min(TOTAL))
+                .map(hanweb_record)
+                .collect();
+            return Reply::new(
+                200,
+                "text/xml;charset=UTF-8",
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?><datastore><recordset>\n{records}</recordset>\
+                     <totalrecord>{TOTAL}</totalrecord><totalpage>{}</totalpage></datastore>",
+                    TOTAL.div_ceil(PER)
+                ),
+            );
+        }
+        match seen
+            .path
+            .strip_prefix("/art/2024/3/")
+            .and_then(|r| r.split('/').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=TOTAL).contains(n))
+        {
+            Some(n) => report_page(HANWEB_TITLES[n - 1]),
+            None => Reply::new(404, "text/plain", "not found"),
+        }
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[("某县", server.url("/col/col1229/index.html"))],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = hanweb_reports(&server).into_iter().take(TOTAL).collect();
+    assert_archived_once(tmp.path(), &reports);
+    let mut allowed: Vec<String> = reports.iter().map(|u| path_of(u)).collect();
+    allowed.push("/col/col1229/index.html".into());
+    for n in 2..=3 {
+        allowed.push(format!("{proxy}?page={n}&perpage={PER}"));
+    }
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    assert!(
+        summary.render().contains("hanweb (8 report candidates)"),
+        "{}",
+        summary.render()
+    );
+    println!(
+        "hanweb load-more: {TOTAL} listed, {} archived",
+        reports.len()
+    );
 }
