@@ -787,7 +787,12 @@ impl Ctx {
             return Ok(Some(found));
         }
         claim.wait_turn().await;
-        let dom = crate::render::dump_dom(page, &self.fetcher.config().user_agent).await;
+        let hosts: Vec<String> = self
+            .scopes
+            .get(&item.source)
+            .map(|h| h.iter().cloned().collect())
+            .unwrap_or_default();
+        let dom = crate::render::dump_dom(page, &self.fetcher.config().user_agent, &hosts).await;
         claim.request_done();
         let dom = match dom {
             Ok(dom) => dom,

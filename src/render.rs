@@ -66,13 +66,16 @@ pub fn worth_rendering(text: &str, candidates: usize) -> bool {
 }
 
 /// The DOM of `url` after its scripts ran, as Chromium serialises it.
-pub async fn dump_dom(url: &Url, user_agent: &str) -> Result<String, RenderError> {
+/// Chromium reaches the page's host and `also` (the source's other hosts)
+/// and nothing else.
+pub async fn dump_dom(url: &Url, user_agent: &str, also: &[String]) -> Result<String, RenderError> {
     let path = chromium()?;
     let profile = tempfile::tempdir().map_err(|source| RenderError::Start {
         path: path.clone(),
         source,
     })?;
-    let host = url.host_str().unwrap_or_default();
+    let mut reachable = vec![url.host_str().unwrap_or_default().to_string()];
+    reachable.extend(also.iter().filter(|h| is_host_name(h)).cloned());
     let mut cmd = tokio::process::Command::new(&path);
     cmd.args([
         "--headless",
@@ -91,7 +94,10 @@ pub async fn dump_dom(url: &Url, user_agent: &str) -> Result<String, RenderError
     ])
     .arg(format!("--proxy-server={DEAD_PROXY}"))
     // `<-loopback>`: loopback hosts go through the proxy too, but the page's.
-    .arg(format!("--proxy-bypass-list=<-loopback>;{host}"))
+    .arg(format!(
+        "--proxy-bypass-list=<-loopback>;{}",
+        reachable.join(";")
+    ))
     .arg(format!("--virtual-time-budget={SCRIPT_BUDGET_MS}"))
     .arg(format!("--user-agent={user_agent}"))
     .arg(format!("--user-data-dir={}", profile.path().display()))
@@ -131,6 +137,14 @@ pub async fn dump_dom(url: &Url, user_agent: &str) -> Result<String, RenderError
     Ok(dom)
 }
 
+/// A host name as a bypass rule may hold it: no separators or wildcards
+/// that would widen the rule.
+fn is_host_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +154,8 @@ mod tests {
         assert!(worth_rendering("<html><SCRIPT src=a.js></SCRIPT>", 0));
         assert!(!worth_rendering("<html><script></script>", 2));
         assert!(!worth_rendering("<html><p>无</p>", 0));
+        assert!(is_host_name("files.example.gov.cn"));
+        assert!(!is_host_name("*"));
+        assert!(!is_host_name("a.cn;<-loopback>"));
     }
 }

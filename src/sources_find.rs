@@ -267,8 +267,11 @@ impl Walk {
             let Some((url, text)) = self.read(&step.url).await else {
                 continue;
             };
-            if step.hops == 0 {
-                self.site = portal::site_name(&text);
+            // The home page names the site; a shell in its place does not.
+            if step.owner == Owner::Government {
+                if self.site.is_none() {
+                    self.site = portal::site_name(&text);
+                }
                 if self.region.is_none() {
                     self.region = portal::region_code(&text);
                 }
@@ -289,6 +292,19 @@ impl Walk {
             starts: &starts,
             ..Page::start(url, text)
         });
+        if read.platform == Some("redirect-shell") {
+            // The page the shell sends the browser to stands in for it.
+            for link in read.links.into_iter().filter(|l| l.pagination) {
+                if self.hosts.contains(&crate::frontier::host_of(&link.url)) {
+                    self.push(Step {
+                        url: link.url,
+                        hops: step.hops + 1,
+                        ..step.clone()
+                    });
+                }
+            }
+            return;
+        }
         if step.role == Role::Column || read.platform == Some("gkmlpt") {
             self.record(&step, start, read.platform, read.candidates);
             return;

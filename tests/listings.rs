@@ -907,7 +907,7 @@ const PORTAL_CZJ_REPORTS: [(&str, &str); 2] = [
 
 /// A county portal: home → 政务公开 → 法定主动公开内容 → 政府信息公开年报
 /// (a plain list); 政务公开 → 部门信息公开 → 县教育局 → 信息公开 → its Hanweb
-/// column; → 县财政局 → its plain 年报 list; 县卫生健康局 on `elsewhere`.
+/// column; → 县财政局 (a redirect shell) → its plain 年报 list; 县卫生健康局 on `elsewhere`.
 async fn portal_host(ip: &str, elsewhere: String) -> Server {
     let proxy = "/module/web/jpage/dataproxy.jsp";
     let total = HANWEB_TITLES.len();
@@ -990,7 +990,10 @@ async fn portal_host(ip: &str, elsewhere: String) -> Server {
                 ],
             ),
             "/col/col1229/index.html" => Reply::html(hanweb_column(proxy, total, 2)),
-            "/bm/czj/" => plain_page(
+            "/bm/czj/" => Reply::html(
+                "<html><head><meta http-equiv=\"refresh\" content=\"0; url=./index.html\"></head><body></body></html>",
+            ),
+            "/bm/czj/index.html" => plain_page(
                 "县财政局",
                 &[("/bm/czj/gzdt/", "工作动态"), ("/bm/czj/nb/", "政府信息公开年报")],
             ),
