@@ -221,6 +221,16 @@ fn hanweb_api(seen: &Seen, proxy: &str, total: usize, get_only: bool) -> Option<
     ))
 }
 
+/// The report page of Hanweb record `n` (of `total`), if `path` is one.
+fn hanweb_report(path: &str, total: usize) -> Option<Reply> {
+    let n = path
+        .strip_prefix("/art/2024/3/")
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=total).contains(n))?;
+    Some(report_page(HANWEB_TITLES[n - 1]))
+}
+
 async fn hanweb_host(ip: &str, proxy: &'static str, get_only: bool, per_page: usize) -> Server {
     let total = HANWEB_TITLES.len();
     Server::start(ip, move |seen| {
@@ -233,14 +243,8 @@ async fn hanweb_host(ip: &str, proxy: &'static str, get_only: bool, per_page: us
         if seen.path == "/robots.txt" {
             return Reply::new(200, "text/plain", "User-agent: *\nDisallow: /private/\n");
         }
-        if let Some(n) = seen
-            .path
-            .strip_prefix("/art/2024/3/")
-            .and_then(|r| r.split('/').next())
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=total).contains(n))
-        {
-            return report_page(HANWEB_TITLES[n - 1]);
+        if let Some(reply) = hanweb_report(&seen.path, total) {
+            return reply;
         }
         Reply::new(404, "text/plain", "not found")
     })
@@ -915,14 +919,8 @@ async fn portal_host(ip: &str, elsewhere: String) -> Server {
         if let Some(reply) = hanweb_api(seen, proxy, total, false) {
             return reply;
         }
-        if let Some(n) = seen
-            .path
-            .strip_prefix("/art/2024/3/")
-            .and_then(|r| r.split('/').next())
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=total).contains(n))
-        {
-            return report_page(HANWEB_TITLES[n - 1]);
+        if let Some(reply) = hanweb_report(&seen.path, total) {
+            return reply;
         }
         if let Some((_, title)) = PORTAL_GOV_REPORTS
             .iter()
@@ -1486,16 +1484,7 @@ async fn hanweb_load_more_pages_by_number() {
                 ),
             );
         }
-        match seen
-            .path
-            .strip_prefix("/art/2024/3/")
-            .and_then(|r| r.split('/').next())
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=TOTAL).contains(n))
-        {
-            Some(n) => report_page(HANWEB_TITLES[n - 1]),
-            None => Reply::new(404, "text/plain", "not found"),
-        }
+        hanweb_report(&seen.path, TOTAL).unwrap_or_else(|| Reply::new(404, "text/plain", "not found"))
     })
     .await;
     let tmp = tempfile::tempdir().unwrap();
