@@ -378,9 +378,16 @@ impl Walk {
                 return None;
             }
             if !self.allowed(&url).await {
-                self.found
-                    .problems
-                    .push(format!("{url}: disallowed by robots.txt"));
+                let unread = self
+                    .robots
+                    .get(&politeness::origin(&url))
+                    .is_some_and(|r| matches!(**r, Robots::Unreachable));
+                let why = if unread {
+                    "robots.txt could not be read, so nothing of the site is asked for"
+                } else {
+                    "disallowed by robots.txt"
+                };
+                self.found.problems.push(format!("{url}: {why}"));
                 return None;
             }
             self.found.pages += 1;
