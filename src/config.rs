@@ -99,6 +99,8 @@ struct RawSource {
     start: Vec<String>,
     #[serde(default)]
     allow_hosts: Vec<String>,
+    #[serde(default)]
+    render: bool,
 }
 
 /// Validated settings of a run.
@@ -137,6 +139,8 @@ pub struct Source {
     pub start: Vec<Url>,
     /// Hosts besides those of the start URLs that links may lead to.
     pub allow_hosts: Vec<String>,
+    /// Render listing pages that give no report links in headless Chromium.
+    pub render: bool,
 }
 
 impl Config {
@@ -193,6 +197,7 @@ impl Config {
                 region: s.region,
                 start,
                 allow_hosts: s.allow_hosts,
+                render: s.render,
             });
         }
         let fetch = FetchConfig {

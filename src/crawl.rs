@@ -71,6 +71,8 @@ pub enum CrawlError {
     Writer(#[from] WriterError),
     #[error(transparent)]
     Cookies(#[from] CookieError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
     #[error("{0}")]
     Sources(String),
     #[error("a crawl task stopped unexpectedly: {0}")]
@@ -106,6 +108,8 @@ struct Ctx {
     scopes: HashMap<String, HashSet<String>>,
     /// Per source: its start URLs as configured, fragments kept.
     starts: HashMap<String, Vec<Url>>,
+    /// The sources whose empty listings are rendered in Chromium.
+    render: HashSet<String>,
     /// The crawl's total request rate across all hosts (off by default);
     /// per-host limits live in `politeness`, since a keyed governor cannot
     /// pause a single host.
@@ -127,6 +131,9 @@ struct Visited {
 /// Crawl the configured sources into the configured archive.
 pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, CrawlError> {
     let sources = select_sources(config, &opts.only_sources)?;
+    if sources.iter().any(|s| s.render) {
+        crate::render::chromium()?;
+    }
     let lock = RunLock::acquire(&config.archive)?;
     let robots_note = if config.crawl.obey_robots {
         "obey"
@@ -167,6 +174,11 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         starts: sources
             .iter()
             .map(|s| (s.name.clone(), s.start.clone()))
+            .collect(),
+        render: sources
+            .iter()
+            .filter(|s| s.render)
+            .map(|s| s.name.clone())
             .collect(),
         rate: std::num::NonZeroU32::new(config.crawl.max_requests_per_second)
             .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
@@ -608,7 +620,9 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
         return Ok(visited);
     }
     ctx.politeness.answered(claim.host());
-    visited.added = ctx.archive_answer(&item, &url, fetched, prior).await?;
+    visited.added = ctx
+        .archive_answer(&item, &url, fetched, prior, &claim)
+        .await?;
     Ok(visited)
 }
 
@@ -719,6 +733,7 @@ impl Ctx {
         url: &Url,
         fetched: Fetched,
         prior: Option<PriorCapture>,
+        claim: &Claim,
     ) -> Result<Added, CrawlError> {
         let opts = self.options(item);
         let had_prior = prior.is_some();
@@ -789,8 +804,58 @@ impl Ctx {
                 .await?;
             return Ok(Added::default());
         }
+        let text = analysis
+            .as_ref()
+            .and_then(|a| a.decoded.as_ref())
+            .map(|d| d.text.as_str());
+        let found = self.rendered(item, &page, text, found, claim).await?;
         self.settle(item, &page, status, outcome, capture, analysis, found)
             .await
+    }
+
+    /// A listing of a source that asks for rendering, which gave no report
+    /// links but has scripts: the links of the DOM Chromium builds from it,
+    /// in a turn of its host of its own. Chromium's failure is logged and
+    /// leaves the page as read.
+    async fn rendered(
+        &self,
+        item: &Item,
+        page: &Url,
+        text: Option<&str>,
+        found: Option<discover::Found>,
+        claim: &Claim,
+    ) -> Result<Option<discover::Found>, CrawlError> {
+        let Some(mut found) = found else {
+            return Ok(None);
+        };
+        let empty = text.is_some_and(|t| crate::render::worth_rendering(t, found.candidates));
+        if item.kind != Kind::Listing || !empty || !self.render.contains(&item.source) {
+            return Ok(Some(found));
+        }
+        claim.wait_turn().await;
+        let hosts: Vec<String> = self
+            .scopes
+            .get(&item.source)
+            .map(|h| h.iter().cloned().collect())
+            .unwrap_or_default();
+        let dom = crate::render::dump_dom(page, &self.fetcher.config().user_agent, &hosts).await;
+        claim.request_done();
+        let dom = match dom {
+            Ok(dom) => dom,
+            Err(e) => {
+                tracing::warn!(url = %page, error = %e, "rendering failed");
+                return Ok(Some(found));
+            }
+        };
+        let (looked, at, starts) = (item.clone(), page.clone(), self.starts_of(&item.source));
+        let rendered = self
+            .cpu(move || discover_on(&looked, &at, &dom, &starts))
+            .await?;
+        tracing::info!(url = %page, candidates = rendered.candidates, "rendered in Chromium");
+        found.links.extend(rendered.links);
+        found.candidates = rendered.candidates;
+        found.platform = Some("rendered");
+        Ok(Some(found))
     }
 
     /// Record the end of a visit that archived a final answer: what was

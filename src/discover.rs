@@ -6,15 +6,17 @@
 //!
 //! Platforms that keep their items elsewhere than in `<a href>` each have a
 //! module: Hanweb's datastore and `dataproxy.jsp` API, Guangdong's `gkmlpt`
-//! app shell and its JSON API, lists in script literals, redirect shells and
+//! app shell and its JSON API, TRS's IGS search API, lists in script literals, redirect shells and
 //! the structure of a known 年报 column. [`discover`] runs them all.
 
 mod column;
 mod gkmlpt;
 mod hanweb;
 pub mod outline;
+pub mod portal;
 mod script;
 mod shell;
+mod trs;
 
 use std::collections::HashSet;
 
@@ -68,7 +70,10 @@ pub struct Found {
 
 /// Every link a page leads to, whatever platform keeps its list.
 pub fn discover(page: &Page<'_>) -> Found {
-    if let Some(found) = gkmlpt::api_answer(page).or_else(|| hanweb::api_answer(page)) {
+    if let Some(found) = gkmlpt::api_answer(page)
+        .or_else(|| hanweb::api_answer(page))
+        .or_else(|| trs::api_answer(page))
+    {
         return finish(page, found.0, Some(found.1));
     }
     let doc = Outline::parse(page.text);
@@ -85,9 +90,10 @@ pub fn discover(page: &Page<'_>) -> Found {
     };
     if kind == Kind::Listing {
         let in_column = column::is_report_column(page, &doc);
-        let classes: [(&'static str, Vec<Link>); 5] = [
+        let classes: [(&'static str, Vec<Link>); 6] = [
             ("gkmlpt", gkmlpt::shell(page, &doc)),
             ("hanweb", hanweb::column(page, in_column)),
+            ("trs-api", trs::column(page, in_column)),
             ("script-list", script::lists(page, &doc, in_column)),
             ("redirect-shell", shell::targets(page, &doc)),
             (

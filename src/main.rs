@@ -187,6 +187,12 @@ enum Command {
         #[arg(long)]
         archive: Option<PathBuf>,
     },
+    /// Find the 年报 columns of government portals and print them as
+    /// `[[sources]]` tables to paste into the config.
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
     /// Write the CDXJ index beside every WARC file (`<file>.warc.gz.cdxj`), for pywb and other replay tools.
     Index {
         /// Archive directory (default: the config's `archive`, else ./archive).
@@ -195,6 +201,24 @@ enum Command {
         /// Rewrite every index, even those newer than their WARC file.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SourcesCommand {
+    /// Walk from each portal's home page through 政府信息公开 / 政务公开 to its
+    /// 年报 column and those of the departments it hosts (same host only,
+    /// robots.txt and the per-host interval obeyed).
+    Find {
+        /// Home pages of government portals.
+        #[arg(required = true)]
+        urls: Vec<String>,
+        /// Requests per portal at most (robots.txt not counted).
+        #[arg(long, default_value_t = 200)]
+        max_pages: u32,
+        /// 行政区划代码 for every source found, when the pages give none.
+        #[arg(long)]
+        region: Option<String>,
     },
 }
 
@@ -237,6 +261,10 @@ struct CrawlArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// Render listing pages that give no report links in headless Chromium
+    /// (as `render = true` does for one source).
+    #[arg(long)]
+    render: bool,
 }
 
 fn main() -> ExitCode {
@@ -371,6 +399,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if status.last_run_ok() { OK } else { FAILED })
         }
+        Command::Sources {
+            command:
+                SourcesCommand::Find {
+                    urls,
+                    max_pages,
+                    region,
+                },
+        } => {
+            let config = load_config_if_present(&cli.config)?;
+            find_sources(&config, &urls, max_pages, region)
+        }
         Command::Index { archive, force } => {
             let config = load_config_if_present(&cli.config)?;
             let dir = archive.unwrap_or_else(|| config.archive.clone());
@@ -444,6 +483,45 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+fn find_sources(
+    config: &Config,
+    urls: &[String],
+    max_pages: u32,
+    region: Option<String>,
+) -> anyhow::Result<u8> {
+    use nianbao::sources_find;
+    if let Some(code) = region.as_deref() {
+        if !nianbao::discover::portal::is_region_code(code) {
+            eprintln!("error: --region {code:?} is not a 6-digit 行政区划代码");
+            return Ok(UNUSABLE);
+        }
+    }
+    let opts = sources_find::FindOptions { max_pages, region };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let finds = match runtime.block_on(sources_find::find(config, urls, &opts)) {
+        Ok(f) => f,
+        Err(e @ sources_find::FindError::Url(_)) => {
+            eprintln!("error: {e}");
+            return Ok(UNUSABLE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    out!("{}", sources_find::to_toml(&finds));
+    let found = finds.iter().filter(|f| !f.sources.is_empty()).count();
+    if found < finds.len() {
+        eprintln!(
+            "{} of {} portals gave no 年报 column",
+            finds.len() - found,
+            finds.len()
+        );
+        return Ok(FAILED);
+    }
+    Ok(OK)
 }
 
 fn import(dir: &std::path::Path, files: &[PathBuf], source: Option<String>) -> anyhow::Result<u8> {
@@ -544,6 +622,11 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
     if let Some(n) = args.concurrency {
         config.crawl.max_concurrency = n.max(1);
     }
+    if args.render {
+        for s in &mut config.sources {
+            s.render = true;
+        }
+    }
     let opts = crawl::CrawlOptions {
         only_sources: args.sources,
         progress: !args.no_progress,
@@ -564,12 +647,17 @@ fn crawl(mut config: Config, args: CrawlArgs) -> anyhow::Result<u8> {
             if let Some(signal) = nianbao::interrupt::requested() {
                 return Ok(nianbao::interrupt::exit_code(signal));
             }
+            let mut empty = false;
             for s in summary.sources.iter() {
                 if let Some(why) = &s.blocked_by {
                     eprintln!("error: source {}: {why}", s.name);
                 }
+                if s.read_as_empty() && s.blocked_by.is_none() {
+                    empty = true;
+                    eprintln!("error: source {}: its listing pages gave no report link (a list built by scripts may need `render = true` or --render)", s.name);
+                }
             }
-            Ok(if summary.has_failures() || !indexed {
+            Ok(if summary.has_failures() || !indexed || empty {
                 FAILED
             } else {
                 OK

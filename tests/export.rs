@@ -247,6 +247,7 @@ async fn build_archive() -> Built {
             region: Some(region.clone()),
             start: vec![Url::parse(&server.url("/")).unwrap()],
             allow_hosts: vec![],
+            render: false,
         })
         .collect();
     store.db.lock().unwrap().record_sources(&sources).unwrap();

@@ -1,7 +1,10 @@
 //! One loopback replica per class of listing platform: Hanweb jpage (POST
 //! and its GET fallback), Guangdong gkmlpt (by fragment and by name, page 2
 //! a 404), script-literal lists, a year tree with unit-named links, redirect
-//! shells, a cookie-gated column and a raw-GBK `Location`. Each asserts that
+//! shells, a cookie-gated column and a raw-GBK `Location`, Hanweb's
+//! "加载更多" `morecolumndataproxy.jsp`, TRS later pages from the IGS search
+//! API, a list only a browser can build (rendered in Chromium), and a
+//! portal walked by `sources find` to its columns. Each asserts that
 //! every listed report is archived exactly once, that nothing outside the
 //! column is asked for, and that politeness holds for API requests too.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
@@ -218,6 +221,16 @@ fn hanweb_api(seen: &Seen, proxy: &str, total: usize, get_only: bool) -> Option<
     ))
 }
 
+/// The report page of Hanweb record `n` (of `total`), if `path` is one.
+fn hanweb_report(path: &str, total: usize) -> Option<Reply> {
+    let n = path
+        .strip_prefix("/art/2024/3/")
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=total).contains(n))?;
+    Some(report_page(HANWEB_TITLES[n - 1]))
+}
+
 async fn hanweb_host(ip: &str, proxy: &'static str, get_only: bool, per_page: usize) -> Server {
     let total = HANWEB_TITLES.len();
     Server::start(ip, move |seen| {
@@ -230,14 +243,8 @@ async fn hanweb_host(ip: &str, proxy: &'static str, get_only: bool, per_page: us
         if seen.path == "/robots.txt" {
             return Reply::new(200, "text/plain", "User-agent: *\nDisallow: /private/\n");
         }
-        if let Some(n) = seen
-            .path
-            .strip_prefix("/art/2024/3/")
-            .and_then(|r| r.split('/').next())
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=total).contains(n))
-        {
-            return report_page(HANWEB_TITLES[n - 1]);
+        if let Some(reply) = hanweb_report(&seen.path, total) {
+            return reply;
         }
         Reply::new(404, "text/plain", "not found")
     })
@@ -858,6 +865,651 @@ async fn cookie_gated_column_and_gbk_location() {
     );
     println!(
         "cookies + GBK Location: 2 listed, {} archived",
+        reports.len()
+    );
+}
+
+// ------------------------------------------------- sources find: a portal
+
+/// A plain page of `links` (href, text) under a title.
+fn plain_page(title: &str, links: &[(&str, &str)]) -> Reply {
+    let list: String = links
+        .iter()
+        .map(|(h, t)| format!("<li><a href=\"{h}\">{t}</a></li>\n"))
+        .collect();
+    Reply::html(format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><ul>{list}</ul></body></html>"
+    ))
+}
+
+const PORTAL_GOV_REPORTS: [(&str, &str); 3] = [
+    (
+        "/zwgk/fdzdgk/zfxxgknb/202401/t20240110_1.html",
+        "某县2023年政府信息公开工作年度报告",
+    ),
+    (
+        "/zwgk/fdzdgk/zfxxgknb/202301/t20230112_2.html",
+        "某县2022年政府信息公开工作年度报告",
+    ),
+    (
+        "/zwgk/fdzdgk/zfxxgknb/202201/t20220114_3.html",
+        "某县2021年政府信息公开工作年度报告",
+    ),
+];
+
+const PORTAL_CZJ_REPORTS: [(&str, &str); 2] = [
+    (
+        "/bm/czj/nb/202401/t20240115_7.html",
+        "县财政局2023年政府信息公开工作年度报告",
+    ),
+    (
+        "/bm/czj/nb/202301/t20230116_8.html",
+        "县财政局2022年政府信息公开工作年度报告",
+    ),
+];
+
+/// A county portal: home → 政务公开 → 法定主动公开内容 → 政府信息公开年报
+/// (a plain list); 政务公开 → 部门信息公开 → 县教育局 → 信息公开 → its Hanweb
+/// column; → 县财政局 (a redirect shell) → its plain 年报 list; 县卫生健康局 on `elsewhere`.
+async fn portal_host(ip: &str, elsewhere: String) -> Server {
+    let proxy = "/module/web/jpage/dataproxy.jsp";
+    let total = HANWEB_TITLES.len();
+    Server::start(ip, move |seen| {
+        if let Some(reply) = hanweb_api(seen, proxy, total, false) {
+            return reply;
+        }
+        if let Some(reply) = hanweb_report(&seen.path, total) {
+            return reply;
+        }
+        if let Some((_, title)) = PORTAL_GOV_REPORTS
+            .iter()
+            .chain(PORTAL_CZJ_REPORTS.iter())
+            .find(|(p, _)| *p == seen.path)
+        {
+            return report_page(title);
+        }
+        match seen.path.as_str() {
+            "/robots.txt" => Reply::new(200, "text/plain", "User-agent: *\nDisallow: /private/\n"),
+            "/" => Reply::html(format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>首页 - 某县人民政府门户网站</title>\
+                 <meta name=\"SiteName\" content=\"某县人民政府\"><meta name=\"SiteIdcode\" content=\"3501280001\"></head><body>\
+                 <div class=\"nav\"><a href=\"/\">首页</a><a href=\"/xwzx/\">新闻中心</a><a href=\"/zwgk/\">政务公开</a>\
+                 <a href=\"/hdjl/\">互动交流</a><a href=\"/private/xxgk/\">信息公开（内网）</a></div>\
+                 <ul><li><a href=\"/xwzx/202401/t20240105_901.html\">县长调研春耕</a></li>\
+                 <li><a href=\"/xwzx/202401/t20240106_902.html\">召开常务会议</a></li></ul>\
+                 <div class=\"links\"><a href=\"{elsewhere}\">县卫生健康局</a><a href=\"http://127.0.5.9:9/\">市人民政府</a></div>\
+                 </body></html>"
+            )),
+            "/zwgk/" => plain_page(
+                "政务公开_某县人民政府",
+                &[
+                    ("/", "首页"),
+                    ("/zwgk/zn/", "政府信息公开指南"),
+                    ("/zwgk/fdzdgk/", "法定主动公开内容"),
+                    ("/zwgk/bmxxgk/", "部门信息公开"),
+                    ("/zwgk/zcwj/", "政策文件"),
+                ],
+            ),
+            "/zwgk/fdzdgk/" => plain_page(
+                "法定主动公开内容_某县人民政府",
+                &[
+                    ("/zwgk/fdzdgk/jgzn/", "机构职能"),
+                    ("/zwgk/fdzdgk/czyjs/", "财政预决算"),
+                    ("/zwgk/fdzdgk/zfxxgknb/", "政府信息公开年报"),
+                ],
+            ),
+            "/zwgk/fdzdgk/jgzn/" => plain_page(
+                "机构职能_某县人民政府",
+                &[("/zwgk/fdzdgk/jgzn/t20230101_5.html", "县人民政府职能")],
+            ),
+            "/zwgk/fdzdgk/zfxxgknb/" => plain_page(
+                "政府信息公开年报_某县人民政府",
+                &PORTAL_GOV_REPORTS.map(|(p, t)| (p, t)),
+            ),
+            "/zwgk/bmxxgk/" => Reply::html(format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>部门信息公开</title></head><body><ul>\
+                 <li><a href=\"/bm/jyj/\">县教育局</a></li><li><a href=\"/bm/czj/\">县财政局</a></li>\
+                 <li><a href=\"{elsewhere}\">县卫生健康局</a></li></ul></body></html>"
+            )),
+            "/bm/jyj/" => plain_page(
+                "县教育局",
+                &[
+                    ("/", "首页"),
+                    ("/bm/jyj/gzdt/", "工作动态"),
+                    ("/bm/jyj/xxgk/", "信息公开"),
+                ],
+            ),
+            "/bm/jyj/xxgk/" => plain_page(
+                "县教育局 信息公开",
+                &[
+                    ("/bm/jyj/xxgk/zn/", "信息公开指南"),
+                    ("/col/col1229/index.html", "信息公开年报"),
+                ],
+            ),
+            "/col/col1229/index.html" => Reply::html(hanweb_column(proxy, total, 2)),
+            "/bm/czj/" => Reply::html(
+                "<html><head><meta http-equiv=\"refresh\" content=\"0; url=./index.html\"></head><body></body></html>",
+            ),
+            "/bm/czj/index.html" => plain_page(
+                "县财政局",
+                &[("/bm/czj/gzdt/", "工作动态"), ("/bm/czj/nb/", "政府信息公开年报")],
+            ),
+            "/bm/czj/nb/" => plain_page(
+                "政府信息公开年报 县财政局",
+                &PORTAL_CZJ_REPORTS.map(|(p, t)| (p, t)),
+            ),
+            _ => plain_page("某县人民政府", &[("/", "首页")]),
+        }
+    })
+    .await
+}
+
+fn crawl_settings(archive: &Path) -> String {
+    format!(
+        "archive = {:?}\n[crawl]\nper_host_interval_ms = {INTERVAL_MS}\nmax_concurrency = 8\n\
+         user_agent = \"nianbao-test/1.0\"\nmax_retries = 1\ntotal_timeout_s = 5\n\
+         max_depth = 3\nmax_pages_per_source = 200\n",
+        archive.display().to_string()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_find_walks_a_portal_to_its_columns() {
+    let elsewhere = Server::routes("127.0.5.2", vec![]).await;
+    let portal = portal_host("127.0.5.1", elsewhere.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = tmp.path().join("find.toml");
+    std::fs::write(&settings, crawl_settings(&tmp.path().join("unused"))).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_nianbao"))
+        .arg("--config")
+        .arg(&settings)
+        .args(["sources", "find", &portal.url("/")])
+        .env("NIANBAO_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("{printed}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "exit {:?}", output.status);
+
+    // The printed tables parse with the config loader and name the three columns.
+    let text = format!("{}\n{printed}", crawl_settings(&tmp.path().join("archive")));
+    let config = Config::parse(&text, Path::new("found.toml")).unwrap();
+    let found: Vec<(String, Option<String>, String)> = config
+        .sources
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.region.clone(),
+                s.start.iter().map(|u| path_of(u.as_str())).collect(),
+            )
+        })
+        .collect();
+    let region = Some("350128".to_string());
+    assert_eq!(
+        found,
+        [
+            (
+                "某县人民政府".to_string(),
+                region.clone(),
+                "/zwgk/fdzdgk/zfxxgknb/".to_string()
+            ),
+            (
+                "县教育局".to_string(),
+                region.clone(),
+                "/col/col1229/index.html".to_string()
+            ),
+            ("县财政局".to_string(), region, "/bm/czj/nb/".to_string()),
+        ]
+    );
+    assert!(printed.contains("read as hanweb"), "{printed}");
+    assert!(
+        printed.contains("县卫生健康局 is on another host"),
+        "{printed}"
+    );
+
+    // The walk kept to the portal's host, to robots.txt, and to the interval.
+    assert!(elsewhere.seen().is_empty(), "{:#?}", elsewhere.seen());
+    let seen = portal.seen();
+    assert!(seen.iter().all(|s| !s.path.starts_with("/private/")));
+    assert!(
+        seen.iter()
+            .all(|s| !s.path.contains("/art/") && !s.path.contains("/t20")),
+        "the walk reads no report: {seen:#?}"
+    );
+    let mut paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    let asked = paths.len();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths.len(), asked, "a page asked twice: {paths:?}");
+    assert_polite(&portal);
+    println!("sources find: {asked} requests");
+
+    // A crawl of the printed sources archives every listed report.
+    let before = portal.seen().len();
+    let summary = crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    print!("{}", summary.render());
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let mut reports: Vec<String> = PORTAL_GOV_REPORTS
+        .iter()
+        .chain(PORTAL_CZJ_REPORTS.iter())
+        .map(|(p, _)| portal.url(p))
+        .collect();
+    reports.extend(hanweb_reports(&portal));
+    assert_archived_once(&tmp.path().join("archive"), &reports);
+    let crawled = &portal.seen()[before..];
+    assert!(crawled
+        .iter()
+        .all(|s| !s.path.starts_with("/private/") && !s.path.starts_with("/xwzx/")));
+    println!(
+        "portal: {} reports listed, {} archived",
+        reports.len(),
+        reports.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_find_keeps_to_its_page_budget() {
+    let elsewhere = Server::routes("127.0.5.4", vec![]).await;
+    let portal = portal_host("127.0.5.3", elsewhere.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config::parse(&crawl_settings(tmp.path()), Path::new("t.toml")).unwrap();
+    let opts = nianbao::sources_find::FindOptions {
+        max_pages: 3,
+        region: None,
+    };
+    let finds = nianbao::sources_find::find(&config, &[portal.url("/")], &opts)
+        .await
+        .unwrap();
+    let pages: Vec<Seen> = portal
+        .seen()
+        .into_iter()
+        .filter(|s| s.path != "/robots.txt")
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:#?}");
+    assert_eq!(finds[0].pages, 3);
+    assert!(finds[0].budget_spent);
+    // Three pages reach the government's column (home, hub, its list) but
+    // not its page: nothing is claimed that was not read.
+    assert!(finds[0].sources.is_empty(), "{:?}", finds[0].sources);
+    assert!(elsewhere.seen().is_empty());
+    let text = nianbao::sources_find::to_toml(&finds);
+    assert!(text.contains("page budget ran out"), "{text}");
+}
+
+// ------------------------------------- render: links built by a script
+
+const RENDER_REPORTS: [(&str, &str); 3] = [
+    (
+        "/xxgk/nb/202401/t20240110_1.html",
+        "某县2023年政府信息公开工作年度报告",
+    ),
+    (
+        "/xxgk/nb/202301/t20230112_2.html",
+        "某县2022年政府信息公开工作年度报告",
+    ),
+    (
+        "/xxgk/nb/202201/t20220115_3.html",
+        "某县2021年政府信息公开工作年度报告",
+    ),
+];
+
+/// A 年报 column whose links exist only once its script has decoded them
+/// (base64 of `year|month|day|id` rows, paths and titles put together at
+/// run time): no path or title is in the served HTML. It also asks for an
+/// image and for a page on `other`, which a render must not reach.
+async fn scripted_column_host(ip: &str, other: String) -> Server {
+    let listing = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报</title></head><body>\
+         <img src=\"/img/banner.png\"><ul id=\"list\"></ul>\
+         <script>\n\
+         var _0x = atob('{}').split(';');\n\
+         var ul = document.getElementById('list');\n\
+         _0x.forEach(function (r) {{ var f = r.split('|'); var a = document.createElement('a');\n\
+           a.href = '/xxgk/' + 'nb/' + (+f[0] + 1) + '0' + f[1] + '/t' + (+f[0] + 1) + '0' + f[1] + f[2] + '_' + f[3] + '.html';\n\
+           a.textContent = '某县' + f[0] + '年' + ['政府', '信息', '公开', '工作', '年度', '报告'].join('');\n\
+           var li = document.createElement('li'); li.appendChild(a); ul.appendChild(li); }});\n\
+         fetch('{other}beacon').catch(function () {{}});\n\
+         </script></body></html>",
+        base64_rows()
+    );
+    Server::start(ip, move |seen| {
+        if seen.path == "/xxgk/nb/index.html" {
+            return Reply::html(listing.clone());
+        }
+        match RENDER_REPORTS.iter().find(|(p, _)| *p == seen.path) {
+            Some((_, title)) => report_page(title),
+            None => Reply::new(404, "text/plain", "not found"),
+        }
+    })
+    .await
+}
+
+/// `2023|1|10|1;2022|1|12|2;2021|1|15|3` in base64.
+fn base64_rows() -> String {
+    let rows = "2023|1|10|1;2022|1|12|2;2021|1|15|3";
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in rows.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Chromium's requests carry the `Sec-Fetch-*` headers a browser sends.
+fn by_browser(s: &Seen) -> bool {
+    s.header("sec-fetch-mode").is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_takes_links_from_the_rendered_dom() {
+    let other = Server::routes("127.0.6.2", vec![]).await;
+    let server = scripted_column_host("127.0.6.1", other.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n[[sources]]\nname = \"某县\"\nstart = [\"{}\"]\nrender = true\n",
+        crawl_settings(tmp.path()),
+        server.url("/xxgk/nb/index.html")
+    );
+    let config = Config::parse(&text, Path::new("render.toml")).unwrap();
+    let summary = crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    print!("{}", summary.render());
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = RENDER_REPORTS.iter().map(|(p, _)| server.url(p)).collect();
+    assert_archived_once(tmp.path(), &reports);
+    assert!(
+        summary.render().contains("rendered (3 report candidates)"),
+        "{}",
+        summary.render()
+    );
+    let seen = server.seen();
+    for s in &seen {
+        println!("{} {} browser={}", s.method, s.path, by_browser(s));
+    }
+    // The fetcher asked for the listing and each report once; Chromium for
+    // the listing (and the favicon it asks for unbidden), never an image.
+    let fetched: Vec<&str> = seen
+        .iter()
+        .filter(|s| !by_browser(s))
+        .map(|s| s.path.as_str())
+        .collect();
+    let mut expected: Vec<&str> = vec!["/robots.txt", "/xxgk/nb/index.html"];
+    expected.extend(RENDER_REPORTS.iter().map(|(p, _)| *p));
+    let mut sorted = fetched.clone();
+    sorted.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected);
+    let rendered: Vec<&str> = seen
+        .iter()
+        .filter(|s| by_browser(s))
+        .map(|s| s.path.as_str())
+        .collect();
+    assert!(rendered.contains(&"/xxgk/nb/index.html"), "{rendered:?}");
+    assert!(
+        rendered
+            .iter()
+            .all(|p| *p == "/xxgk/nb/index.html" || *p == "/favicon.ico"),
+        "{rendered:?}"
+    );
+    assert!(other.seen().is_empty(), "{:#?}", other.seen());
+    // The render is one turn of the host: the interval holds before and
+    // after Chromium's requests.
+    let turns: Vec<&Seen> = seen
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !by_browser(s) || *i == 0 || !by_browser(&seen[i - 1]))
+        .map(|(_, s)| s)
+        .collect();
+    let gap = turns
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .min()
+        .unwrap();
+    assert!(gap >= Duration::from_millis(INTERVAL_MS), "gap {gap:?}");
+    let last_browser = seen.iter().rposition(by_browser).unwrap();
+    if let Some(next) = seen.get(last_browser + 1) {
+        let after = next.at.duration_since(seen[last_browser].at);
+        assert!(after >= Duration::from_millis(INTERVAL_MS), "{after:?}");
+    }
+    println!("render: 3 listed, {} archived", reports.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_render_the_column_reads_as_empty() {
+    let other = Server::routes("127.0.6.4", vec![]).await;
+    let server = scripted_column_host("127.0.6.3", other.url("/")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config_path = tmp.path().join("off.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "{}\n[[sources]]\nname = \"某县\"\nstart = [\"{}\"]\n",
+            crawl_settings(&tmp.path().join("archive")),
+            server.url("/xxgk/nb/index.html")
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str], chromium: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_nianbao"));
+        cmd.arg("--config")
+            .arg(&config_path)
+            .args(["crawl", "--no-progress"])
+            .args(extra)
+            .env("NIANBAO_LOG", "warn");
+        if let Some(path) = chromium {
+            cmd.env("NIANBAO_CHROMIUM", path);
+        }
+        cmd.output()
+    };
+    let out = run(&[], None).await.unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    println!("{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(1), "an empty column is not success");
+    assert!(stdout.contains("html (0 report candidates)"), "{stdout}");
+    assert!(stdout.contains("no report candidates found"), "{stdout}");
+    assert!(stderr.contains("render = true"), "{stderr}");
+    assert!(server.seen().iter().all(|s| !by_browser(s)));
+    assert!(server
+        .seen()
+        .iter()
+        .all(|s| !RENDER_REPORTS.iter().any(|(p, _)| *p == s.path)));
+
+    // Asked to render without Chromium: a clear message, nothing fetched.
+    let before = server.seen().len();
+    let out = run(&["--render"], Some("/nonexistent/chromium"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("Chromium") && stderr.contains("apt-get install chromium"),
+        "{stderr}"
+    );
+    assert_eq!(server.seen().len(), before);
+}
+
+// ------------------------------------------ TRS: later pages from IGS JSON
+
+fn trs_title(i: usize) -> String {
+    format!("某县{}单位2023年政府信息公开工作年度报告", 100 + i)
+}
+
+fn trs_path(i: usize) -> String {
+    format!("/xxgk/zfxxgknb/202403/t20240308_{}.html", 7000 + i)
+}
+
+/// A TRS column: items 1–5 served in the page, the rest (6–12) only from
+/// the IGS search API, five a page, `totalPages` 3.
+async fn trs_host(ip: &str) -> Server {
+    const TOTAL: usize = 12;
+    const PER: usize = 5;
+    let static_items: String = (1..=PER)
+        .map(|i| {
+            format!(
+                "<li><a href=\"{}\" title=\"{}\">{}</a><span>2024-03-08</span></li>\n",
+                trs_path(i),
+                trs_title(i),
+                trs_title(i)
+            )
+        })
+        .collect();
+    let column = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报_某县人民政府</title></head><body>\
+         <div class=\"nav\"><a href=\"/\">首页</a><a href=\"/xxgk/\">信息公开</a></div>\
+         <ul id=\"list\">{static_items}</ul><div id=\"page\"></div>\
+         <script>\n\
+         var searchUrl = \"/igs/front/search/list.html?index=xxgk-index&type=nb&pageSize={PER}&filter[CHANNELID]=4821&orderProperty=PUBDATE&orderDirection=desc\";\n\
+         function loadPage(n) {{ $.getJSON(searchUrl + '&pageNumber=' + n, function (d) {{ render(d.page.content); }}); }}\n\
+         </script></body></html>"
+    );
+    Server::start(ip, move |seen| {
+        let host = seen.header("host").unwrap_or("").to_string();
+        if seen.path == "/xxgk/zfxxgknb/index.html" {
+            return Reply::html(column.clone());
+        }
+        if let Some(q) = seen.path.strip_prefix("/igs/front/search/list.html?") {
+            let q = format!("?{q}");
+            if query(&q, "filter[CHANNELID]") != Some("4821") || query(&q, "index") != Some("xxgk-index") {
+                return Reply::new(400, "application/json", "{\"error\":\"fields\"}");
+            }
+            let n: usize = query(&q, "pageNumber").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let items: Vec<String> = ((n - 1) * PER + 1..=(n * PER).min(TOTAL))
+                .map(|i| {
+                    format!(
+                        "{{\"DOCTITLE\":\"{}\",\"DOCPUBURL\":\"http://{host}{}\",\"PUBDATE\":\"2024-03-08 10:00:00\"}}",
+                        trs_title(i),
+                        trs_path(i)
+                    )
+                })
+                .collect();
+            return Reply::new(
+                200,
+                "application/json;charset=UTF-8",
+                format!(
+                    "{{\"page\":{{\"content\":[{}],\"total\":{TOTAL},\"totalPages\":{}}}}}",
+                    items.join(","),
+                    TOTAL.div_ceil(PER)
+                ),
+            );
+        }
+        match (1..=TOTAL).find(|i| trs_path(*i) == seen.path) {
+            Some(i) => report_page(&trs_title(i)),
+            None => Reply::new(404, "text/plain", "not found"),
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trs_later_pages_from_the_search_api() {
+    let server = trs_host("127.0.3.9").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[("某县", server.url("/xxgk/zfxxgknb/index.html"))],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = (1..=12).map(|i| server.url(&trs_path(i))).collect();
+    assert_archived_once(tmp.path(), &reports);
+    let mut allowed: Vec<String> = (1..=12).map(trs_path).collect();
+    allowed.push("/xxgk/zfxxgknb/index.html".into());
+    for n in 2..=3 {
+        allowed.push(format!(
+            "/igs/front/search/list.html?index=xxgk-index&type=nb&pageSize=5&filter[CHANNELID]=4821&orderProperty=PUBDATE&orderDirection=desc&pageNumber={n}"
+        ));
+    }
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    let text = summary.render();
+    assert!(text.contains("trs-api"), "{text}");
+    println!("trs search API: 12 listed, {} archived", reports.len());
+}
+
+// ------------------------------- Hanweb "加载更多": morecolumndataproxy.jsp
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanweb_load_more_pages_by_number() {
+    const TOTAL: usize = 8;
+    const PER: usize = 3;
+    let proxy = "/module/web/jpage/morecolumndataproxy.jsp";
+    let column = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>政府信息公开年报</title></head><body>\
+         <div id=\"list\"><script type=\"text/xml\"><datastore><recordset>\n{}</recordset></datastore></script></div>\
+         <a class=\"more\" href=\"javascript:more()\">加载更多</a>\
+         <script>var n = 1; function more() {{ n++; $.ajax({{ url: '{proxy}', type: 'post',\n\
+           data: {{ col: 1, webid: 3167, columnid: 1229, unitid: 'list', page: n }}, totalRecord: {TOTAL}, perPage: {PER} }}); }}</script>\
+         </body></html>",
+        (1..=PER).map(hanweb_record).collect::<String>()
+    );
+    let server = Server::start("127.0.3.10", move |seen| {
+        if seen.path == "/col/col1229/index.html" {
+            return Reply::html(column.clone());
+        }
+        if let Some(q) = seen.path.strip_prefix(proxy).and_then(|r| r.strip_prefix('?')) {
+            let body = String::from_utf8_lossy(&seen.body).into_owned();
+            if seen.method != "POST" || form_field(&body, "columnid") != Some("1229") {
+                return Reply::new(400, "text/plain", "missing fields");
+            }
+            let q = format!("?{q}");
+            let n: usize = query(&q, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let records: String = ((n - 1) * PER + 1..=(n * PER).min(TOTAL))
+                .map(hanweb_record)
+                .collect();
+            return Reply::new(
+                200,
+                "text/xml;charset=UTF-8",
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?><datastore><recordset>\n{records}</recordset>\
+                     <totalrecord>{TOTAL}</totalrecord><totalpage>{}</totalpage></datastore>",
+                    TOTAL.div_ceil(PER)
+                ),
+            );
+        }
+        hanweb_report(&seen.path, TOTAL).unwrap_or_else(|| Reply::new(404, "text/plain", "not found"))
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[("某县", server.url("/col/col1229/index.html"))],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let reports: Vec<String> = hanweb_reports(&server).into_iter().take(TOTAL).collect();
+    assert_archived_once(tmp.path(), &reports);
+    let mut allowed: Vec<String> = reports.iter().map(|u| path_of(u)).collect();
+    allowed.push("/col/col1229/index.html".into());
+    for n in 2..=3 {
+        allowed.push(format!("{proxy}?page={n}&perpage={PER}"));
+    }
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    assert!(
+        summary.render().contains("hanweb (8 report candidates)"),
+        "{}",
+        summary.render()
+    );
+    println!(
+        "hanweb load-more: {TOTAL} listed, {} archived",
         reports.len()
     );
 }

@@ -44,6 +44,16 @@ pub struct SourceSummary {
     pub blocked_by: Option<String>,
 }
 
+impl SourceSummary {
+    /// True when its listing pages were read but gave no report link and
+    /// it knows no report: the column was read as empty.
+    pub fn read_as_empty(&self) -> bool {
+        !self.platforms.is_empty()
+            && self.platforms.values().sum::<u64>() == 0
+            && self.reports_found == 0
+    }
+}
+
 /// The summary of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {

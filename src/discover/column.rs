@@ -117,9 +117,19 @@ const MAX_UNIT_CHARS: usize = 24;
 /// Link text that is the name of a reporting unit alone (or is too short
 /// to say anything): "高岭镇", "区发展和改革委员会". A news headline is not.
 fn names_unit(text: &str) -> bool {
+    let chars = text
+        .trim()
+        .chars()
+        .filter(|c| !c.is_ascii_punctuation())
+        .count();
+    chars < 4 || is_unit_name(text)
+}
+
+/// Text that ends as the name of a unit does and is short enough to be one.
+pub(super) fn is_unit_name(text: &str) -> bool {
     let text = text.trim();
     let chars = text.chars().filter(|c| !c.is_ascii_punctuation()).count();
-    chars < 4 || (chars <= MAX_UNIT_CHARS && UNIT_ENDINGS.iter().any(|e| text.ends_with(e)))
+    chars <= MAX_UNIT_CHARS && UNIT_ENDINGS.iter().any(|e| text.ends_with(e))
 }
 
 fn is_year(text: &str) -> bool {
@@ -146,11 +156,11 @@ fn main_list(doc: &Outline) -> impl Iterator<Item = AnchorTag<'_>> {
     doc.anchors().filter(|a| !a.chrome)
 }
 
-fn meta(doc: &Outline, name: &str) -> Option<String> {
+pub(super) fn meta(doc: &Outline, name: &str) -> Option<String> {
     doc.meta(name).map(str::to_string)
 }
 
-fn title(doc: &Outline) -> Option<String> {
+pub(super) fn title(doc: &Outline) -> Option<String> {
     doc.title().map(str::to_string)
 }
 
