@@ -832,13 +832,17 @@ impl Ctx {
         if item.kind != Kind::Listing || !empty || !self.render.contains(&item.source) {
             return Ok(Some(found));
         }
-        claim.wait_turn().await;
         let hosts: Vec<String> = self
             .scopes
             .get(&item.source)
             .map(|h| h.iter().cloned().collect())
             .unwrap_or_default();
+        let _chromium = crate::render::slot().await;
+        claim.wait_turn().await;
         let dom = crate::render::dump_dom(page, &self.fetcher.config().user_agent, &hosts).await;
+        // Chromium's last request may come at any point of the render: the
+        // host's interval runs from its end.
+        claim.wait_turn().await;
         claim.request_done();
         let dom = match dom {
             Ok(dom) => dom,

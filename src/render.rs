@@ -26,6 +26,9 @@ pub const RENDER_TIMEOUT: Duration = Duration::from_secs(45);
 /// requests to any host but the page's fail there.
 const DEAD_PROXY: &str = "http://127.0.0.1:9";
 
+/// Chromium processes at once: each takes a core and a few hundred MiB.
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("rendering needs Chromium, which was not found (install the Debian package `chromium`: apt-get install chromium; or set {CHROMIUM_ENV} to its path)")]
@@ -57,6 +60,12 @@ pub fn chromium() -> Result<PathBuf, RenderError> {
         .flat_map(|dir| CHROMIUM_NAMES.iter().map(move |n| dir.join(n)))
         .find(|p| p.is_file())
         .ok_or(RenderError::NotInstalled)
+}
+
+/// Wait for one of the Chromium slots; held for the render.
+pub async fn slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    // The semaphore is never closed.
+    RENDERS.acquire().await.ok()
 }
 
 /// True when a listing page is worth rendering: it gave no report links

@@ -4,7 +4,9 @@
 //!
 //! The walk stays on the portal's host (and a host its home page redirects
 //! to), obeys robots.txt, takes one turn of the host per request through the
-//! crawl's politeness, and stops at a page budget. Its pages are not
+//! crawl's politeness (and waits the interval from the end of the last
+//! answer, not only from the start of the last request), and stops at a
+//! page budget. Its pages are not
 //! archived: they are the way to the reports, and the crawl of the sources
 //! it prints archives the columns and reports themselves.
 
@@ -155,6 +157,8 @@ struct Walk {
     opts: FindOptions,
     hosts: HashSet<String>,
     robots: HashMap<String, Arc<Robots>>,
+    /// When this walk's last answer from each host ended.
+    last_end: HashMap<String, Instant>,
     queue: BinaryHeap<(u8, Reverse<u32>, Reverse<u64>, Queued)>,
     seq: u64,
     seen: HashSet<Url>,
@@ -192,6 +196,7 @@ impl Walk {
             politeness,
             hosts: HashSet::from([crate::frontier::host_of(&portal)]),
             robots: HashMap::new(),
+            last_end: HashMap::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             seen: HashSet::new(),
@@ -430,11 +435,19 @@ impl Walk {
         None
     }
 
-    /// One request, in its turn of the host.
-    async fn get(&self, url: &Url) -> Result<Fetched, crate::fetch::FetchError> {
-        let claim = turn(&self.politeness, &crate::frontier::host_of(url)).await;
+    /// One request, in its turn of the host, and an interval after the
+    /// end of this walk's last answer from it: a walk is one page at a time
+    /// and gains nothing from counting from the start.
+    async fn get(&mut self, url: &Url) -> Result<Fetched, crate::fetch::FetchError> {
+        let host = crate::frontier::host_of(url);
+        if let Some(end) = self.last_end.get(&host) {
+            let at = *end + self.politeness.interval(&host);
+            tokio::time::sleep_until(at.into()).await;
+        }
+        let claim = turn(&self.politeness, &host).await;
         let answer = self.fetcher.send(url, &Request::default()).await;
         claim.request_done();
+        self.last_end.insert(host, Instant::now());
         if let Ok(f) = &answer {
             if matches!(f.status, 429 | 503) {
                 let wait = f

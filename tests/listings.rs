@@ -1513,3 +1513,83 @@ async fn hanweb_load_more_pages_by_number() {
         reports.len()
     );
 }
+
+// ------------------------------- query-parameter paging of server pages
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_parameter_paging() {
+    // `iList.jsp?node_id=…&cat_id=…&cur_page=N` (pager words) and
+    // `InfoPublic.aspx?cid=…&pid=…&page=N` (page numbers), three pages each.
+    let ilist = |n: u32| format!("/xxgk/iList.jsp?node_id=12&cat_id=88&cur_page={n}");
+    let aspx = |n: u32| format!("/gk/InfoPublic.aspx?cid=5&pid=2&page={n}");
+    let report = |dir: &str, n: u32, i: u32| format!("/{dir}/content.jsp?id={}", 3000 + n * 10 + i);
+    let title =
+        |who: &str, n: u32, i: u32| format!("{who}{}年政府信息公开工作年度报告", 2024 - n * 2 - i);
+    let mut routes: Vec<(String, Reply)> = Vec::new();
+    let mut reports = Vec::new();
+    for n in 1..=3u32 {
+        let mut items = Vec::new();
+        for i in 0..2u32 {
+            let (p, t) = (report("xxgk", n, i), title("某县", n, i));
+            items.push((p.clone(), t.clone()));
+            routes.push((p.clone(), report_page(&t)));
+            reports.push(p);
+        }
+        let mut pager: Vec<(String, String)> = vec![(ilist(1), "首页".into())];
+        if n > 1 {
+            pager.push((ilist(n - 1), "上一页".into()));
+        }
+        if n < 3 {
+            pager.push((ilist(n + 1), "下一页".into()));
+        }
+        pager.push((ilist(3), "尾页".into()));
+        items.extend(pager);
+        let links: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        routes.push((ilist(n), plain_page("政府信息公开年报", &links)));
+
+        let mut items = Vec::new();
+        for i in 0..2u32 {
+            let (p, t) = (report("gk", n, i), title("某区", n, i));
+            items.push((p.clone(), t.clone()));
+            routes.push((p.clone(), report_page(&t)));
+            reports.push(p);
+        }
+        items.extend((1..=3u32).map(|k| (aspx(k), k.to_string())));
+        let links: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        routes.push((aspx(n), plain_page("信息公开年报", &links)));
+    }
+    let server = Server::routes(
+        "127.0.3.11",
+        routes
+            .iter()
+            .map(|(p, r)| (p.as_str(), r.clone()))
+            .collect(),
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = crawl_sources(
+        tmp.path(),
+        &[
+            ("某县", server.url(&ilist(1))),
+            ("某区", server.url(&aspx(1))),
+        ],
+    )
+    .await;
+    assert!(!summary.has_failures(), "{}", summary.render());
+    let urls: Vec<String> = reports.iter().map(|p| server.url(p)).collect();
+    assert_archived_once(tmp.path(), &urls);
+    let allowed: Vec<String> = routes.iter().map(|(p, _)| p.clone()).collect();
+    assert_only(&server, &allowed);
+    assert_polite(&server);
+    println!(
+        "query-parameter paging: {} listed, {} archived",
+        reports.len(),
+        urls.len()
+    );
+}
