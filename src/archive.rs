@@ -159,6 +159,7 @@ impl Archive {
         add_missing_columns(&conn).map_err(sql)?;
         add_frontier_index(&conn).map_err(sql)?;
         add_outcomes(&conn).map_err(sql)?;
+        crate::ledger::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             db_path,
@@ -643,7 +644,12 @@ pub fn upgrade(dir: &Path) -> Result<(), ArchiveError> {
     if version != SCHEMA_VERSION {
         return Ok(());
     }
-    migrate(&conn).map_err(sql)
+    migrate(&conn).map_err(sql)?;
+    // A copy that cannot be written is read without a ledger.
+    if let Err(e) = crate::ledger::migrate(&conn) {
+        tracing::warn!(error = %e, "the archive has no availability ledger");
+    }
+    Ok(())
 }
 
 /// Damaged WARC regions found on open (see `integrity`): left in their file,

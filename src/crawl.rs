@@ -73,6 +73,8 @@ pub enum CrawlError {
     Cookies(#[from] CookieError),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
     #[error("{0}")]
     Sources(String),
     #[error("a crawl task stopped unexpectedly: {0}")]
@@ -201,6 +203,7 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
     let interrupted = crate::interrupt::requested();
     // A stopped run stays open: the next start resumes it.
     if interrupted.is_none() {
+        crate::ledger::record_run(db.conn(), ctx.run.id)?;
         frontier::finish_run(db.conn(), &ctx.run)?;
     }
     let mut summary = tally::summarise(db.conn(), &ctx.run, &names, ctx.crawl.max_depth)?;

@@ -16,6 +16,7 @@ pub mod frontier;
 pub mod import;
 pub mod integrity;
 pub mod interrupt;
+pub mod ledger;
 pub mod outcome;
 pub mod pipeline;
 pub mod politeness;

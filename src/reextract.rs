@@ -24,6 +24,8 @@ pub enum ReextractError {
     Warc(#[from] WarcError),
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
 }
 
 /// What a re-extraction changed.
@@ -112,6 +114,8 @@ pub fn reextract(archive: &mut Archive) -> Result<Changes, ReextractError> {
         compare_checks(&old_checks, &new_checks, &mut changes);
     }
     bar.finish_and_clear();
+    // The ledger compares figures: it follows what they are now.
+    crate::ledger::recompute_all(archive.conn())?;
     Ok(changes)
 }
 

@@ -218,4 +218,69 @@ WHERE (k.status BETWEEN 200 AND 299 OR k.record_type = 'revisit')
   AND k.url IN (SELECT k3.url FROM captures k3 JOIN reports r ON r.capture_id = k3.id)
 GROUP BY k.url;
 
+-- The availability and change ledger (`ledger.rs`), written at the end of
+-- every crawl run: one row per report URL known by then (a URL that yielded
+-- a report in some capture) that the run visited. A known URL the run did
+-- not visit has no row for that run.
+-- state: new (first served with reports) | unchanged (same payload, or same
+-- figures) | changed (figures differ from the previous capture with reports;
+-- the cells are in `changes`) | gone (404/410, a soft 404, a redirect to the
+-- home page, an empty answer, a page without the report) | blocked (an
+-- anti-bot page answered) | moved (a redirect elsewhere) | error (another
+-- status, or a failure without a capture).
+CREATE TABLE availability (
+    report_url    TEXT NOT NULL,
+    run_id        INTEGER NOT NULL REFERENCES runs(id),
+    state         TEXT NOT NULL,
+    reason        TEXT,             -- same_payload | same_figures | http_404 | soft_404 | redirect_home
+                                    -- | empty | no_report | block_* | redirect | http_N | a failure kind
+    status        INTEGER,          -- HTTP status of the run's capture; NULL for a failure without one
+    capture_id    INTEGER REFERENCES captures(id), -- the run's last capture of the URL
+    checked_at    TEXT NOT NULL,    -- its fetched_at (a failure: failed_at)
+    compared_with INTEGER REFERENCES captures(id), -- the earlier capture its figures were compared with
+    cells_changed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (report_url, run_id)
+);
+CREATE INDEX availability_run ON availability(run_id, state);
+
+-- One row per figure that differs between a run's capture of a report URL
+-- and the previous capture of it with reports: a silent edit. A figure
+-- added or removed has NULL on the side that lacks it.
+CREATE TABLE changes (
+    report_url  TEXT NOT NULL,
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    ordinal     INTEGER NOT NULL, -- the report's position on the page
+    table_code  TEXT NOT NULL,
+    row_code    TEXT NOT NULL,
+    col_code    TEXT NOT NULL,
+    old_raw     TEXT,
+    new_raw     TEXT,
+    old_value   REAL,
+    new_value   REAL,
+    old_capture INTEGER NOT NULL REFERENCES captures(id),
+    new_capture INTEGER NOT NULL REFERENCES captures(id)
+);
+CREATE INDEX changes_url ON changes(report_url, run_id);
+
+-- One row per report URL in the ledger: first and last seen served, gone
+-- since (the first `gone` after the last time it was served; NULL while it
+-- is served), and the state of the last run that visited it.
+CREATE VIEW v_ledger AS
+SELECT s.report_url, s.first_seen, s.last_seen,
+       (SELECT MIN(g.checked_at) FROM availability g
+        WHERE g.report_url = s.report_url AND g.state = 'gone'
+          AND g.run_id > COALESCE(s.last_served_run, 0)) AS gone_since,
+       (SELECT MIN(g.run_id) FROM availability g
+        WHERE g.report_url = s.report_url AND g.state = 'gone'
+          AND g.run_id > COALESCE(s.last_served_run, 0)) AS gone_since_run,
+       l.state, l.reason, l.status, l.run_id AS last_run, l.checked_at AS last_checked,
+       s.runs, s.changed_runs
+FROM (SELECT report_url,
+             MIN(CASE WHEN state IN ('new', 'unchanged', 'changed') THEN checked_at END) AS first_seen,
+             MAX(CASE WHEN state IN ('new', 'unchanged', 'changed') THEN checked_at END) AS last_seen,
+             MAX(CASE WHEN state IN ('new', 'unchanged', 'changed') THEN run_id END) AS last_served_run,
+             MAX(run_id) AS last_run, COUNT(*) AS runs, SUM(state = 'changed') AS changed_runs
+      FROM availability GROUP BY report_url) s
+JOIN availability l ON l.report_url = s.report_url AND l.run_id = s.last_run;
+
 PRAGMA user_version = 1;

@@ -957,7 +957,8 @@ async fn an_archive_without_the_views_is_exported_through_temporary_ones() {
     let built = build_archive().await;
     let conn = Connection::open(built.dir.join("nianbao.sqlite")).unwrap();
     conn.execute_batch(
-        "DROP VIEW v_checks; DROP VIEW v_cells; DROP VIEW v_reports; DROP VIEW v_seen;",
+        "DROP VIEW v_checks; DROP VIEW v_cells; DROP VIEW v_reports; DROP VIEW v_seen;
+         DROP VIEW v_ledger;",
     )
     .unwrap();
     drop(conn);

@@ -58,6 +58,15 @@ fn describe(name: &str) -> Option<&'static str> {
         "holds" => "True: the identity holds; false: broken; null: not checkable.",
         "left_value" | "right_value" => "The two sides of the identity.",
         "difference" => "left_value - right_value.",
+        "report_url" => "A page that yielded a report in some capture.",
+        "run_id" => "The crawl run (runs.id) that visited the page.",
+        "state" => "new, unchanged, changed, gone, blocked, moved or error (SCHEMA.md).",
+        "reason" => {
+            "Why: same_payload, same_figures, http_404, soft_404, redirect_home, block_*, ..."
+        }
+        "checked_at" => "When the run's capture was made (or the failure met), UTC.",
+        "old_value" | "new_value" => "The figure before and after the edit; null when absent.",
+        "old_capture" | "new_capture" => "The two captures compared (captures.capture_id).",
         _ => return None,
     })
 }

@@ -12,6 +12,7 @@ pub mod codebook;
 mod csv;
 pub mod datapackage;
 mod jsonl;
+mod ledger;
 mod manifest;
 mod parquet;
 pub mod reader;
@@ -152,6 +153,7 @@ pub fn export(opts: &ExportOptions) -> Result<Manifest, ExportError> {
     files.push(cells);
     files.push(write_checks(opts, &reader, &reports)?);
     files.push(write_captures(opts, &reader, &reports)?);
+    files.extend(ledger::write(opts, &reader, &reports, &mut schemas)?);
     for w in &wides {
         let codes = w.codes(&codebook::wide_order(&w.table));
         let name = format!("wide_{}", w.table);

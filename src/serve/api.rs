@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{self, ReportPage, ReportQuery};
 use super::figures::{self, Point};
-use super::ledger::{self, Entry};
+use super::ledger::{self, Changes};
 use super::listing::Params;
 use super::overview::{self, Overview};
 use super::region::{self, RegionParams, RegionView};
@@ -102,7 +102,7 @@ pub async fn region(
     Ok(Json(region::load(&site, prefix, params).await?))
 }
 
-pub async fn changes(State(site): State<Shared>) -> Result<Json<Vec<Entry>>, ServeError> {
+pub async fn changes(State(site): State<Shared>) -> Result<Json<Changes>, ServeError> {
     Ok(Json(
         read(&site, |_, reader| ledger::all(reader.conn())).await?,
     ))

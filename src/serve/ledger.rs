@@ -1,8 +1,7 @@
-//! What the captures of a report URL tell about it over time: first seen,
-//! last served, gone since (404/410, a redirect, an error), and figures that
-//! changed between two captures of the same page (a silent edit).
+//! The recorded availability and change ledger (`crate::ledger`) as pages:
+//! per report URL its state in every run that visited it, first and last
+//! seen, gone since, and the figures edited after publication.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use axum::extract::State;
@@ -13,23 +12,45 @@ use serde::Serialize;
 use super::html::{self, esc, number, report_link};
 use super::{read, ServeError, Shared};
 
+/// The state an archive without a recorded ledger (or a URL no run
+/// visited) shows.
+const UNRECORDED: &str = "unrecorded";
+
 /// The availability and edits of one URL.
 #[derive(Debug, Clone, Serialize)]
 pub struct UrlLedger {
     pub url: String,
-    pub first_seen: String,
+    /// First run that found the report served.
+    pub first_seen: Option<String>,
+    /// Last run that found it served.
     pub last_served: Option<String>,
-    /// `served`, `gone` (404/410), `redirected`, `blocked`, or `error`.
+    /// The state of the last run that visited it (`ledger.rs`), or `unrecorded`.
     pub state: String,
-    /// The first capture that failed after the last one served.
+    pub reason: Option<String>,
+    /// The first `gone` after the last time it was served.
     pub gone_since: Option<String>,
-    pub last_status: i64,
+    pub gone_since_run: Option<i64>,
+    pub last_status: Option<i64>,
+    pub runs: Vec<RunState>,
     pub edits: Vec<Edit>,
 }
 
-/// A figure that differs between two consecutive captures of a page.
+/// What one run found at the URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunState {
+    pub run_id: i64,
+    pub state: String,
+    pub reason: Option<String>,
+    pub status: Option<i64>,
+    pub capture_id: Option<i64>,
+    pub checked_at: String,
+    pub cells_changed: i64,
+}
+
+/// A figure that differs between two captures of a page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Edit {
+    pub run_id: i64,
     /// When the later capture was made.
     pub at: String,
     pub before_capture: i64,
@@ -40,118 +61,108 @@ pub struct Edit {
     pub after: Option<String>,
 }
 
-fn state_of(status: i64, blocked: bool) -> &'static str {
-    match status {
-        _ if blocked => "blocked",
-        200..=299 => "served",
-        404 | 410 => "gone",
-        300..=399 => "redirected",
-        _ => "error",
-    }
+fn recorded(conn: &Connection) -> Result<bool, ServeError> {
+    Ok(crate::ledger::readable(conn)?)
 }
 
 pub fn for_url(conn: &Connection, url: &str) -> Result<UrlLedger, ServeError> {
-    let (first_seen, last_served, last_id): (Option<String>, Option<String>, Option<i64>) = conn
-        .query_row(
-            "SELECT MIN(fetched_at),
-                    MAX(CASE WHEN status BETWEEN 200 AND 299 THEN fetched_at END),
-                    MAX(CASE WHEN status BETWEEN 200 AND 299 THEN id END)
-             FROM captures WHERE url = ?1",
-            [url],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-    let (last_status, last_at): (i64, String) = conn
-        .query_row(
-            "SELECT status, fetched_at FROM captures WHERE url = ?1 ORDER BY id DESC LIMIT 1",
-            [url],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .unwrap_or((0, String::new()));
-    let blocked = conn
-        .query_row(
-            "SELECT state = 'blocked' FROM frontier WHERE url = ?1",
-            [url],
-            |r| r.get::<_, bool>(0),
-        )
-        .optional()?
-        .unwrap_or(false);
-    let state = state_of(last_status, blocked).to_string();
-    let gone_since = if state == "served" {
-        None
-    } else {
-        conn.query_row(
-            "SELECT MIN(fetched_at) FROM captures WHERE url = ?1 AND id > ?2",
-            rusqlite::params![url, last_id.unwrap_or(0)],
-            |r| r.get::<_, Option<String>>(0),
-        )?
-        .or(Some(last_at))
-    };
-    Ok(UrlLedger {
+    let mut out = UrlLedger {
         url: url.to_string(),
-        first_seen: first_seen.unwrap_or_default(),
-        last_served,
-        state,
-        gone_since,
-        last_status,
-        edits: edits(conn, url)?,
-    })
+        first_seen: None,
+        last_served: None,
+        state: UNRECORDED.into(),
+        reason: None,
+        gone_since: None,
+        gone_since_run: None,
+        last_status: None,
+        runs: Vec::new(),
+        edits: Vec::new(),
+    };
+    if !recorded(conn)? {
+        return Ok(out);
+    }
+    let summary = conn
+        .query_row(
+            "SELECT first_seen, last_seen, state, reason, gone_since, gone_since_run, status
+             FROM v_ledger WHERE report_url = ?1",
+            [url],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    if let Some((first, last, state, reason, gone, gone_run, status)) = summary {
+        out.first_seen = first;
+        out.last_served = last;
+        out.state = state;
+        out.reason = reason;
+        out.gone_since = gone;
+        out.gone_since_run = gone_run;
+        out.last_status = status;
+    }
+    out.runs = runs(conn, url)?;
+    out.edits = edits(conn, url)?;
+    Ok(out)
 }
 
-type Figures = BTreeMap<String, String>;
-
-/// The figures of every capture of `url` that yielded reports, compared in turn.
-fn edits(conn: &Connection, url: &str) -> Result<Vec<Edit>, ServeError> {
-    let mut stmt = conn.prepare(
-        "SELECT k.id, k.fetched_at, r.ordinal, c.table_code, c.row_code, c.col_code, c.value, c.raw
-         FROM captures k JOIN reports r ON r.capture_id = k.id JOIN cells c ON c.report_id = r.id
-         WHERE k.url = ?1 ORDER BY k.id",
+fn runs(conn: &Connection, url: &str) -> Result<Vec<RunState>, ServeError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT run_id, state, reason, status, capture_id, checked_at, cells_changed
+         FROM availability WHERE report_url = ?1 ORDER BY run_id",
     )?;
-    let mut captures: Vec<(i64, String, Figures)> = Vec::new();
-    let mut rows = stmt.query([url])?;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        if captures.last().is_none_or(|(last, _, _)| *last != id) {
-            captures.push((id, r.get(1)?, Figures::new()));
-        }
-        let ordinal: i64 = r.get(2)?;
-        let code = format!(
-            "{}{}.{}.{}",
-            if ordinal > 0 {
-                format!("#{ordinal} ")
-            } else {
-                String::new()
-            },
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?
-        );
-        let value: Option<f64> = r.get(6)?;
-        let shown = value.map_or_else(|| r.get::<_, String>(7), |v| Ok(number(v)))?;
-        if let Some((_, _, figs)) = captures.last_mut() {
-            figs.insert(code, shown);
-        }
-    }
-    let mut out = Vec::new();
-    for pair in captures.windows(2) {
-        let [(a_id, _, a), (b_id, at, b)] = pair else {
-            continue;
+    let rows = stmt.query_map([url], |r| {
+        Ok(RunState {
+            run_id: r.get(0)?,
+            state: r.get(1)?,
+            reason: r.get(2)?,
+            status: r.get(3)?,
+            capture_id: r.get(4)?,
+            checked_at: r.get(5)?,
+            cells_changed: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn edits(conn: &Connection, url: &str) -> Result<Vec<Edit>, ServeError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.run_id, COALESCE(k.fetched_at, ''), c.old_capture, c.new_capture, c.ordinal,
+           c.table_code, c.row_code, c.col_code, c.old_value, c.old_raw, c.new_value, c.new_raw
+         FROM changes c LEFT JOIN captures k ON k.id = c.new_capture
+         WHERE c.report_url = ?1 ORDER BY c.run_id, c.ordinal, c.table_code, c.row_code, c.col_code",
+    )?;
+    let shown = |value: Option<f64>, raw: Option<String>| value.map(number).or(raw);
+    let rows = stmt.query_map([url], |r| {
+        let ordinal: i64 = r.get(4)?;
+        let prefix = if ordinal > 0 {
+            format!("#{ordinal} ")
+        } else {
+            String::new()
         };
-        for code in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
-            let (before, after) = (a.get(code), b.get(code));
-            if before != after {
-                out.push(Edit {
-                    at: at.clone(),
-                    before_capture: *a_id,
-                    after_capture: *b_id,
-                    code: code.clone(),
-                    before: before.cloned(),
-                    after: after.cloned(),
-                });
-            }
-        }
-    }
-    Ok(out)
+        Ok(Edit {
+            run_id: r.get(0)?,
+            at: r.get(1)?,
+            before_capture: r.get(2)?,
+            after_capture: r.get(3)?,
+            code: format!(
+                "{prefix}{}.{}.{}",
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?
+            ),
+            before: shown(r.get(8)?, r.get(9)?),
+            after: shown(r.get(10)?, r.get(11)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// A report URL with its ledger and the latest report read from it.
@@ -162,98 +173,125 @@ pub struct Entry {
     pub ledger: UrlLedger,
 }
 
-/// Every URL that ever yielded a report, with its ledger.
-pub fn all(conn: &Connection) -> Result<Vec<Entry>, ServeError> {
-    let mut stmt = conn.prepare(
-        "SELECT u.url, u.rid, r.title
-         FROM (SELECT k.url, MAX(r.id) AS rid FROM reports r JOIN captures k ON k.id = r.capture_id
-               GROUP BY k.url) u
-         JOIN reports r ON r.id = u.rid ORDER BY u.url",
-    )?;
-    let urls = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<Vec<(String, i64, String)>, _>>()?;
-    urls.into_iter()
-        .map(|(url, report_id, title)| {
-            Ok(Entry {
-                report_id,
-                title,
-                ledger: for_url(conn, &url)?,
-            })
-        })
-        .collect()
+/// The ledger's headline: report URLs per state of their last visit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Changes {
+    pub states: Vec<(String, i64)>,
+    /// URLs no longer served or with an edited figure.
+    pub entries: Vec<Entry>,
+}
+
+/// Every URL that is no longer served or had a figure edited, with its ledger.
+pub fn all(conn: &Connection) -> Result<Changes, ServeError> {
+    if !recorded(conn)? {
+        return Ok(Changes {
+            states: Vec::new(),
+            entries: Vec::new(),
+        });
+    }
+    let states = conn
+        .prepare("SELECT state, COUNT(*) FROM v_ledger GROUP BY state ORDER BY state")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<(String, i64)>, _>>()?;
+    let urls = conn
+        .prepare(
+            "SELECT report_url FROM v_ledger WHERE state NOT IN ('new', 'unchanged', 'changed')
+             UNION SELECT report_url FROM changes ORDER BY 1",
+        )?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    let mut entries = Vec::with_capacity(urls.len());
+    for url in urls {
+        let latest: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT r.id, r.title FROM reports r JOIN captures k ON k.id = r.capture_id
+                 WHERE k.url = ?1 ORDER BY k.fetched_at DESC, k.id DESC, r.ordinal LIMIT 1",
+                [&url],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((report_id, title)) = latest else {
+            continue;
+        };
+        entries.push(Entry {
+            report_id,
+            title,
+            ledger: for_url(conn, &url)?,
+        });
+    }
+    Ok(Changes { states, entries })
 }
 
 pub async fn page(State(site): State<Shared>) -> Result<Response, ServeError> {
-    let entries = read(&site, |_, reader| all(reader.conn())).await?;
-    Ok(html::page("变动 Changes", &render(&entries)))
+    let changes = read(&site, |_, reader| all(reader.conn())).await?;
+    Ok(html::page("变动 Changes", &render(&changes)))
 }
 
-fn render(entries: &[Entry]) -> String {
+fn render(changes: &Changes) -> String {
     let mut out = String::from("<h1>消失与改动 What vanished or changed</h1>");
-    let vanished: Vec<&Entry> = entries
+    out.push_str(
+        "<p class=\"small\">每次抓取结束时记录：每个已知报告网址的状态（new / unchanged / changed / gone / blocked / moved / error）。</p>\
+         <table id=\"states\"><tr><th>最近一次抓取的状态</th><th>报告网址</th></tr>",
+    );
+    for (state, n) in &changes.states {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{n}</td></tr>",
+            esc(state)
+        );
+    }
+    out.push_str("</table>");
+    let vanished: Vec<&Entry> = changes
+        .entries
         .iter()
-        .filter(|e| e.ledger.state != "served")
+        .filter(|e| !crate::ledger::SERVED.contains(&e.ledger.state.as_str()))
         .collect();
     let _ = write!(
         out,
         "<h2>不再提供 No longer served ({})</h2><table id=\"vanished\"><tr><th>报告</th><th>状态</th>\
-         <th>HTTP</th><th>最后正常返回</th><th>不可用自</th></tr>",
+         <th>原因</th><th>HTTP</th><th>最后正常返回</th><th>不可用自</th></tr>",
         vanished.len()
     );
     for e in vanished {
         let l = &e.ledger;
         let _ = write!(
             out,
-            "<tr><td>{}</td><td class=\"bad\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"bad\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             report_link(e.report_id, &e.title),
             esc(&l.state),
-            l.last_status,
+            esc(l.reason.as_deref().unwrap_or("")),
+            l.last_status.map_or_else(String::new, |s| s.to_string()),
             esc(l.last_served.as_deref().unwrap_or("—")),
             esc(l.gone_since.as_deref().unwrap_or(""))
         );
     }
     out.push_str("</table>");
-    let edited: Vec<&Entry> = entries
+    let edited: Vec<&Entry> = changes
+        .entries
         .iter()
         .filter(|e| !e.ledger.edits.is_empty())
         .collect();
     let _ = write!(
         out,
         "<h2>数字被改动 Figures edited after publication ({})</h2><table id=\"edited\">\
-         <tr><th>报告</th><th>时间</th><th>数字</th><th>之前</th><th>之后</th></tr>",
+         <tr><th>报告</th><th>时间</th><th>数字</th><th>之前</th><th>之后</th><th></th></tr>",
         edited.len()
     );
     for e in edited {
         for d in &e.ledger.edits {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td><a href=\"/replay/{}\">之前</a> · <a href=\"/replay/{}\">之后</a></td></tr>",
                 report_link(e.report_id, &e.title),
                 esc(&d.at),
                 esc(&d.code),
                 esc(d.before.as_deref().unwrap_or("")),
-                esc(d.after.as_deref().unwrap_or(""))
+                esc(d.after.as_deref().unwrap_or("")),
+                d.before_capture,
+                d.after_capture
             );
         }
-    }
-    out.push_str("</table>");
-    let _ = write!(
-        out,
-        "<h2>全部报告网址 Every report URL ({})</h2><table id=\"availability\"><tr><th>报告</th>\
-         <th>首次抓取</th><th>最后正常返回</th><th>状态</th></tr>",
-        entries.len()
-    );
-    for e in entries {
-        let l = &e.ledger;
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            report_link(e.report_id, &e.title),
-            esc(&l.first_seen),
-            esc(l.last_served.as_deref().unwrap_or("—")),
-            esc(&l.state)
-        );
     }
     out.push_str("</table>");
     out

@@ -134,14 +134,18 @@ fn checks_summary(v: &ReportView) -> String {
 fn history(v: &ReportView) -> String {
     let l = &v.ledger;
     let mut out = format!(
-        "<h3>抓取历史 Capture history</h3><p class=\"small\">首次抓取 {} · 最后一次正常返回 {} · 状态 <b>{}</b>{}</p>\
-         <table id=\"history\"><tr><th>时间</th><th>HTTP</th><th>记录</th><th>摘要</th><th>报告</th><th></th></tr>",
-        esc(&l.first_seen),
+        "<h3>抓取历史 Capture history</h3><p class=\"small\">首次见到 {} · 最后一次正常返回 {} · 状态 <b>{}</b>{}{}</p>\
+         {}<table id=\"history\"><tr><th>时间</th><th>HTTP</th><th>记录</th><th>摘要</th><th>报告</th><th></th></tr>",
+        esc(l.first_seen.as_deref().unwrap_or("—")),
         esc(l.last_served.as_deref().unwrap_or("—")),
         esc(&l.state),
+        l.reason
+            .as_deref()
+            .map_or_else(String::new, |r| format!(" ({})", esc(r))),
         l.gone_since
             .as_deref()
-            .map_or_else(String::new, |g| format!(" · 自 {} 起不可用", esc(g)))
+            .map_or_else(String::new, |g| format!(" · 自 {} 起不可用", esc(g))),
+        runs(l)
     );
     for k in &v.captures {
         let here = if k.id == v.report.capture_id {
@@ -176,6 +180,35 @@ fn history(v: &ReportView) -> String {
         }
         out.push_str("</table>");
     }
+    out
+}
+
+/// The ledger's row of every run that visited the URL.
+fn runs(l: &UrlLedger) -> String {
+    if l.runs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<table id=\"ledger\"><tr><th>抓取轮次</th><th>时间</th><th>状态</th><th>原因</th><th>HTTP</th><th>改动</th></tr>",
+    );
+    for r in &l.runs {
+        let class = if crate::ledger::SERVED.contains(&r.state.as_str()) {
+            ""
+        } else {
+            " class=\"bad\""
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td{class}>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            r.run_id,
+            esc(&r.checked_at),
+            esc(&r.state),
+            esc(r.reason.as_deref().unwrap_or("")),
+            r.status.map_or_else(String::new, |s| s.to_string()),
+            r.cells_changed
+        );
+    }
+    out.push_str("</table>");
     out
 }
 
