@@ -251,6 +251,9 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// A page to time: its name, and the path of its next request.
+type Page = (&'static str, Box<dyn Fn(&mut Lcg) -> String>);
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -311,7 +314,7 @@ async fn main() {
         .to_string();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut rng = Lcg(11);
-    let pages: Vec<(&str, Box<dyn Fn(&mut Lcg) -> String>)> = vec![
+    let pages: Vec<Page> = vec![
         ("overview /", Box::new(|_| "/".to_string())),
         (
             "reports list /reports",

@@ -15,7 +15,7 @@ use super::{read, ServeError, Shared};
 
 pub async fn overview(State(site): State<Shared>) -> Result<Json<Overview>, ServeError> {
     Ok(Json(
-        read(&site, |site, reader| overview::load(site, reader.conn())).await?,
+        read(&site, |site, reader| overview::cached(site, reader.conn())).await?,
     ))
 }
 

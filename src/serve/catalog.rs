@@ -16,6 +16,41 @@ const KIND_SQL: &str = "CASE \
     WHEN lower(COALESCE(k.content_type,'')) LIKE 'text/plain%' THEN 'text' \
     ELSE 'html' END";
 
+/// `v_reports` as this connection sees it: the same columns and values, but
+/// each report's counts taken through the indexes of `cells` and `checks`
+/// (the view of `schema.sql` groups the whole tables first, which at 100k
+/// reports costs a second for one report). A temporary view is searched
+/// before the archive's own, and lives only as long as this read-only
+/// connection: the archive is not changed.
+pub fn fast_views(conn: &Connection) -> Result<(), ServeError> {
+    conn.execute_batch(FAST_REPORTS)?;
+    Ok(())
+}
+
+const FAST_REPORTS: &str = "CREATE TEMP VIEW IF NOT EXISTS v_reports AS
+SELECT b.*,
+       CASE WHEN b.checks_broken > 0 THEN 'some_broken'
+            WHEN b.checks_held > 0 AND b.checks_uncheckable = 0 THEN 'all_hold'
+            WHEN b.checks_held > 0 THEN 'partly_checked'
+            ELSE 'not_checkable' END AS identities,
+       NOT EXISTS (SELECT 1 FROM captures k2 JOIN reports r2 ON r2.capture_id = k2.id
+                   WHERE k2.url = b.url
+                     AND (k2.fetched_at, k2.id) > (b.fetched_at, b.capture_id)) AS latest
+FROM (SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
+             src.region, r.year, r.format,
+             k.url, k.fetched_at, k.status, k.warc_file, k.warc_offset, k.warc_length,
+             k.warc_record_id, k.payload_digest, k.encoding, k.encoding_decision,
+             r.extractor_version,
+             (SELECT COUNT(*) FROM cells c WHERE c.report_id = r.id) AS cells,
+             (SELECT COUNT(*) FROM checks h WHERE h.report_id = r.id AND h.holds = 1) AS checks_held,
+             (SELECT COUNT(*) FROM checks h WHERE h.report_id = r.id AND h.holds = 0) AS checks_broken,
+             (SELECT COUNT(*) FROM checks h WHERE h.report_id = r.id AND h.holds IS NULL)
+               AS checks_uncheckable,
+             r.notes
+      FROM reports r
+      JOIN captures k ON k.id = r.capture_id
+      LEFT JOIN sources src ON src.name = k.source) b;";
+
 /// A report with its capture, as the list, the report page and the API show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportRow {

@@ -102,6 +102,9 @@ pub struct Site {
     sources: Vec<SourceInfo>,
     /// Source name → region code.
     regions: BTreeMap<String, String>,
+    /// The overview, with the archive state it was computed for: computed
+    /// again only when the archive changed.
+    overview: std::sync::Mutex<Option<(overview::Stamp, overview::Overview)>>,
 }
 
 impl Site {
@@ -114,6 +117,7 @@ impl Site {
             dir: dir.to_path_buf(),
             sources,
             regions,
+            overview: std::sync::Mutex::new(None),
         }
     }
 
@@ -141,6 +145,7 @@ async fn read<T: Send + 'static>(
     let site = site.clone();
     tokio::task::spawn_blocking(move || {
         let reader = Reader::open(&site.dir)?;
+        catalog::fast_views(reader.conn())?;
         work(&site, &reader)
     })
     .await

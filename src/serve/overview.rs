@@ -11,7 +11,7 @@ use super::catalog::{counts, scalar};
 use super::html::{self, enc, esc};
 use super::{read, ServeError, Shared, Site};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SourceLine {
     pub name: String,
     pub region: Option<String>,
@@ -19,7 +19,7 @@ pub struct SourceLine {
     pub reports: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Run {
     pub id: i64,
     pub started_at: String,
@@ -28,7 +28,7 @@ pub struct Run {
     pub failures: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Overview {
     pub captures: i64,
     pub reports: i64,
@@ -44,6 +44,60 @@ pub struct Overview {
     /// Frontier entries refused (robots.txt, block pages) by outcome.
     pub blocked: Vec<(String, i64)>,
     pub runs: Vec<Run>,
+}
+
+/// What the overview depends on, cheap to read: when none of it moved, the
+/// archive holds what it held when the overview was computed.
+pub type Stamp = [Option<String>; 7];
+
+fn stamp(conn: &Connection) -> Result<Stamp, ServeError> {
+    Ok(conn.query_row(
+        "SELECT (SELECT MAX(id) FROM captures), (SELECT MAX(id) FROM reports),
+           (SELECT COUNT(*) FROM reports), (SELECT MAX(id) FROM failures),
+           (SELECT COUNT(*) || ' ' || COALESCE(MAX(finished_at), '') FROM runs),
+           (SELECT COUNT(*) || ' ' || COALESCE(MAX(updated_at), '') FROM sources),
+           (SELECT MAX(rowid) FROM frontier)",
+        [],
+        |r| {
+            let text = |i: usize| -> rusqlite::Result<Option<String>> {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                    _ => None,
+                })
+            };
+            Ok([
+                text(0)?,
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+            ])
+        },
+    )?)
+}
+
+/// The overview, from the cache while the archive has not changed: its
+/// counts go over every report, which at 100k reports takes seconds.
+pub fn cached(site: &Site, conn: &Connection) -> Result<Overview, ServeError> {
+    let now = stamp(conn)?;
+    if let Ok(cache) = site.overview.lock() {
+        if let Some((at, o)) = cache.as_ref() {
+            if *at == now {
+                return Ok(o.clone());
+            }
+        }
+    }
+    let fresh = load(site, conn)?;
+    if let Ok(mut cache) = site.overview.lock() {
+        *cache = Some((now, fresh.clone()));
+    }
+    Ok(fresh)
 }
 
 pub fn load(site: &Site, conn: &Connection) -> Result<Overview, ServeError> {
@@ -142,7 +196,7 @@ pub fn load(site: &Site, conn: &Connection) -> Result<Overview, ServeError> {
 }
 
 pub async fn page(State(site): State<Shared>) -> Result<Response, ServeError> {
-    let o = read(&site, |site, reader| load(site, reader.conn())).await?;
+    let o = read(&site, |site, reader| cached(site, reader.conn())).await?;
     Ok(html::page("概览 Overview", &render(&o)))
 }
 
