@@ -23,6 +23,7 @@ pub mod progress;
 pub mod rebuild;
 pub mod redirect_chain;
 pub mod reextract;
+pub mod scan;
 pub mod serve;
 pub mod status;
 pub mod summary;
