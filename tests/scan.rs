@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use nianbao::archive::{Archive, NewCapture};
 use nianbao::extract::{Report, MIN_CONFIDENCE};
 use nianbao::pipeline;
 
@@ -123,8 +124,54 @@ fn assert_scan(name: &str, r: &Report, min_right: f64, all_flagged: bool) {
 
 #[test]
 fn image_only_pdf_reads_by_ocr() {
-    let r = read_scan("pingtan-2022-scan.pdf");
-    assert_scan("pingtan-2022-scan.pdf", &r, 0.95, true);
+    // Read as the crawl reads it: derived into a real archive.
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Archive::open(dir.path()).unwrap();
+    let capture = db
+        .insert_capture(&NewCapture {
+            url: "http://x/pingtan-2022-scan.pdf".into(),
+            fetched_at: "2026-01-01T00:00:00Z".into(),
+            status: 200,
+            record_type: "response",
+            ..NewCapture::default()
+        })
+        .unwrap();
+    let body = fixture("pingtan-2022-scan.pdf");
+    let analysis = pipeline::derive(
+        &mut db,
+        capture,
+        "http://x/pingtan-2022-scan.pdf",
+        &[],
+        &body,
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(analysis.reports.len(), 1);
+    let r = &analysis.reports[0];
+    assert_scan("pingtan-2022-scan.pdf", r, 0.95, true);
+    // The archive keeps the mark and the confidence of every figure, and the
+    // raw text of a doubtful one whose value is null.
+    let (cells, ocr, with_conf, doubtful): (i64, i64, i64, i64) = db
+        .conn()
+        .query_row(
+            "SELECT COUNT(*), SUM(ocr = 1), COUNT(ocr_conf),
+                    SUM(ocr_conf < 60 AND value IS NULL AND raw <> '')
+             FROM cells",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(cells as usize, r.cells.len());
+    assert_eq!(ocr, cells);
+    assert!(with_conf > 0 && with_conf <= cells);
+    let expected_doubtful = r
+        .cells
+        .iter()
+        .filter(|c| c.ocr_conf.is_some_and(|k| k < f64::from(MIN_CONFIDENCE)))
+        .count();
+    assert!(expected_doubtful > 0, "the fixture has doubtful figures");
+    assert_eq!(doubtful as usize, expected_doubtful);
 }
 
 #[test]
