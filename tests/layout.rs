@@ -9,30 +9,11 @@
 //! below were typed from that page.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
 
-use std::path::Path;
-
 use nianbao::extract::{extract_text, Format, Report};
-use nianbao::pipeline;
 
 #[path = "common/pingtan.rs"]
 mod pingtan;
-use pingtan::{expected, score};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/attachments")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn read_pdf(name: &str) -> Report {
-    let analysis =
-        pipeline::analyse_document(&format!("http://x/{name}"), &fixture(name), None).unwrap();
-    assert_eq!(analysis.reports.len(), 1, "{name}: {:#?}", analysis.reports);
-    analysis.reports.into_iter().next().unwrap()
-}
+use pingtan::{expected, fixture, read_one, score};
 
 fn assert_every_cell(name: &str, r: &Report, blanks: bool) {
     let expect = expected(blanks);
@@ -63,7 +44,7 @@ fn assert_every_cell(name: &str, r: &Report, blanks: bool) {
 
 #[test]
 fn wrapped_labels_every_cell() {
-    let r = read_pdf("pingtan-2022-wrapped.pdf");
+    let r = read_one("pingtan-2022-wrapped.pdf");
     assert_every_cell("wrapped", &r, false);
     assert!(
         r.checks.iter().all(|c| c.holds == Some(true)),
@@ -98,7 +79,7 @@ fn wrapped_labels_every_cell() {
 
 #[test]
 fn blank_cells_stay_blank() {
-    let r = read_pdf("pingtan-2022-blanks.pdf");
+    let r = read_one("pingtan-2022-blanks.pdf");
     assert_every_cell("blanks", &r, true);
     let granted = r
         .cells
@@ -114,5 +95,5 @@ fn layout_text_reads_as_its_pdf() {
     let text = String::from_utf8(fixture("pingtan-2022-wrapped.txt")).unwrap();
     let reports = extract_text(&text);
     assert_eq!(reports.len(), 1, "{reports:#?}");
-    assert_eq!(reports[0], read_pdf("pingtan-2022-wrapped.pdf"));
+    assert_eq!(reports[0], read_one("pingtan-2022-wrapped.pdf"));
 }

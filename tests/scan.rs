@@ -6,31 +6,13 @@
 //! caught by a broken identity.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
 
-use std::path::Path;
-
 use nianbao::archive::{Archive, NewCapture};
 use nianbao::extract::{Report, MIN_CONFIDENCE};
 use nianbao::pipeline;
 
 #[path = "common/pingtan.rs"]
 mod pingtan;
-use pingtan::expected;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/attachments")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn read_scan(name: &str) -> Report {
-    let analysis =
-        pipeline::analyse_document(&format!("http://x/{name}"), &fixture(name), None).unwrap();
-    assert_eq!(analysis.reports.len(), 1, "{name}: {:#?}", analysis.reports);
-    analysis.reports.into_iter().next().unwrap()
-}
+use pingtan::{expected, fixture, read_one};
 
 /// The identities (by identity and column) that a cell takes part in.
 fn caught(r: &Report, table: &str, row: &str, col: &str) -> bool {
@@ -176,7 +158,7 @@ fn image_only_pdf_reads_by_ocr() {
 
 #[test]
 fn long_png_reads_by_ocr() {
-    let r = read_scan("pingtan-2022-scan.png");
+    let r = read_one("pingtan-2022-scan.png");
     // The long grey image reads worse: some wrong figures escape the
     // identities there, because a neighbouring figure was left null.
     assert_scan("pingtan-2022-scan.png", &r, 0.85, false);

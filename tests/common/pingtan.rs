@@ -6,6 +6,29 @@
 
 use nianbao::extract::Report;
 
+/// A file of tests/fixtures/attachments.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/attachments")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The one report a fixture holds, read as the crawl reads a document.
+pub fn read_one(name: &str) -> Report {
+    let analysis =
+        nianbao::pipeline::analyse_document(&format!("http://x/{name}"), &fixture(name), None)
+            .unwrap_or_else(|| panic!("{name}: not a document"));
+    assert_eq!(analysis.reports.len(), 1, "{name}: {:#?}", analysis.reports);
+    analysis
+        .reports
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| unreachable!())
+}
+
 pub const REQUEST_COLS: [&str; 7] = [
     "natural_person",
     "legal.business",
