@@ -7,7 +7,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
 
 use nianbao::archive::{Archive, NewCapture};
-use nianbao::extract::{Report, MIN_CONFIDENCE};
+use nianbao::extract::{Format, Report, MIN_CONFIDENCE};
 use nianbao::pipeline;
 
 #[path = "common/pingtan.rs"]
@@ -67,6 +67,12 @@ fn assert_scan(name: &str, r: &Report, min_right: f64, all_flagged: bool) {
         }
     }
     let accuracy = right as f64 / expect.len() as f64;
+    println!(
+        "{name}: title {:?}, year {:?}, agency {:?}",
+        r.title, r.year, r.agency
+    );
+    assert_eq!(r.year, Some(2022), "{name}: {:?}", r.title);
+    assert_eq!(r.format, Format::V2021, "{name}");
     println!(
         "{name}: {right}/{} cells right ({:.1}%); not right but null, missing or caught: {flagged:#?}",
         expect.len(),

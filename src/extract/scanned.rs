@@ -5,7 +5,7 @@
 
 use super::number::is_figure;
 use super::tables::{self, Row};
-use super::{build, identity, layout, Report};
+use super::{build, identity, layout, report, Report};
 
 /// Confidence (0–100) below which an OCR figure is not trusted.
 pub const MIN_CONFIDENCE: f32 = 60.0;
@@ -50,11 +50,21 @@ pub fn extract(lines: &[ScanLine]) -> Vec<Report> {
         .filter(|r| !r.labels.is_empty() || !r.values.is_empty())
         .collect();
     let read = tables::read(&rows);
-    if read.cells.is_empty() && segment.is_none() {
+    let (title, agency, misread) = match segment {
+        Some(s) => (s.title, s.agency, false),
+        None => (misread_title(&text), None, true),
+    };
+    if read.cells.is_empty() && title.is_none() {
         return Vec::new();
     }
-    let (title, agency) = segment.map_or((None, None), |s| (s.title, s.agency));
     let mut report = build(title, agency, read, "");
+    if misread && !report.title.is_empty() {
+        // The agency is not read out of a title OCR garbled.
+        report.agency = None;
+        report
+            .notes
+            .push("title as OCR read it, partly misread".to_string());
+    }
     let doubtful = distrust_doubtful(&mut report);
     if doubtful > 0 {
         report.notes.push(format!(
@@ -63,6 +73,14 @@ pub fn extract(lines: &[ScanLine]) -> Vec<Report> {
     }
     report.checks = identity::check_all(&report.cells, report.format);
     vec![report]
+}
+
+/// A title OCR did not read whole (`报告` as `让告`): the first line that
+/// names a year and the disclosure work's `年度`, as read.
+fn misread_title(text: &[&str]) -> Option<String> {
+    text.iter()
+        .map(|t| report::clean_title(t))
+        .find(|t| t.contains("年度") && t.contains("政府信息") && report::year_of(t).is_some())
 }
 
 /// Labels first, then the figures: every cell after the last one that holds
@@ -169,6 +187,8 @@ mod tests {
         ];
         let r = &extract(&lines)[0];
         assert_eq!(r.year, Some(2022));
+        let misread = [ScanLine::Text("2022年政府信息公无工作年度:3告".into())];
+        assert_eq!(extract(&misread)[0].year, Some(2022));
         #[allow(clippy::type_complexity)] // reason: one tuple per cell, read at a glance
         let got: Vec<(&str, Option<f64>, &str, bool, Option<f64>)> = r
             .cells
