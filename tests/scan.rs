@@ -137,7 +137,7 @@ fn image_only_pdf_reads_by_ocr() {
     .unwrap();
     assert_eq!(analysis.reports.len(), 1);
     let r = &analysis.reports[0];
-    assert_scan("pingtan-2022-scan.pdf", r, 0.95, true);
+    assert_scan("pingtan-2022-scan.pdf", r, 0.97, true);
     // The archive keeps the mark and the confidence of every figure, and the
     // raw text of a doubtful one whose value is null.
     let (cells, ocr, with_conf, doubtful): (i64, i64, i64, i64) = db
@@ -165,7 +165,5 @@ fn image_only_pdf_reads_by_ocr() {
 #[test]
 fn long_png_reads_by_ocr() {
     let r = read_one("pingtan-2022-scan.png");
-    // The long grey image reads worse: some wrong figures escape the
-    // identities there, because a neighbouring figure was left null.
-    assert_scan("pingtan-2022-scan.png", &r, 0.85, false);
+    assert_scan("pingtan-2022-scan.png", &r, 0.97, true);
 }
