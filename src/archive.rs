@@ -99,7 +99,11 @@ pub struct Archive {
 
 /// Columns added to the schema after an archive may have been made: added
 /// (empty) when missing, so that an older archive still opens.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("cells", "note", "TEXT")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("cells", "note", "TEXT"),
+    ("cells", "ocr", "INTEGER"),
+    ("cells", "ocr_conf", "REAL"),
+];
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
     for (table, column, kind) in ADDED_COLUMNS {
@@ -420,8 +424,8 @@ fn insert_report(
     let report_id = tx.last_insert_rowid();
     let mut cell = tx.prepare_cached(
         "INSERT INTO cells (report_id, table_code, row_code, col_code, raw, value, unit,
-           standard, label, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           standard, label, note, ocr, ocr_conf)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for c in &report.cells {
         cell.execute(params![
@@ -435,7 +439,9 @@ fn insert_report(
             c.standard,
             // No printed label is null, not an empty string, in every export.
             (!c.label.is_empty()).then_some(&c.label),
-            c.note
+            c.note,
+            c.ocr.then_some(1),
+            c.ocr_conf
         ])?;
     }
     let mut check = tx.prepare_cached(

@@ -26,6 +26,8 @@ pub enum Kind {
     Pdf,
     Docx,
     Spreadsheet,
+    /// A PNG or JPEG picture: a scanned page, read with OCR.
+    Image,
     /// Old binary Word or WPS files: archived, not converted.
     Unconvertible,
 }
@@ -96,6 +98,9 @@ fn kind_by_bytes(bytes: &[u8]) -> Option<Kind> {
     if bytes.starts_with(b"%PDF") {
         return Some(Kind::Pdf);
     }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Some(Kind::Image);
+    }
     if bytes.starts_with(b"PK\x03\x04") {
         let zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
         let names: Vec<String> = zip
@@ -143,7 +148,9 @@ pub fn to_text(kind: Kind, bytes: &[u8]) -> Result<String, AttachmentError> {
         Kind::Pdf => pdf_text(bytes).map(|t| layout_to_cells(&t)),
         Kind::Docx => docx_text(bytes),
         Kind::Spreadsheet => spreadsheet_text(bytes),
-        Kind::Html | Kind::Text | Kind::Unconvertible => Err(AttachmentError::Unsupported),
+        Kind::Html | Kind::Text | Kind::Image | Kind::Unconvertible => {
+            Err(AttachmentError::Unsupported)
+        }
     }
 }
 

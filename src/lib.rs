@@ -25,6 +25,7 @@ pub mod rebuild;
 pub mod redirect_chain;
 pub mod reextract;
 pub mod render;
+pub mod scan;
 pub mod serve;
 pub mod sources_find;
 pub mod status;

@@ -12,6 +12,7 @@ use crate::decode::{self, Decoded};
 use crate::extract::{self, Report};
 use crate::fetch::{self, Conditional, FetchError, Fetched, Fetcher};
 use crate::outcome::{self, Outcome};
+use crate::scan;
 use crate::warc::{self, Exchange, Revisit, WarcError, WarcWriter};
 
 /// The most a parser is handed of one (possibly compressed) body.
@@ -540,12 +541,21 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
             let boxes = layout
                 .as_ref()
                 .and_then(|_| attachment::pdf_boxes(entity).ok());
-            let reports = extract::extract_pdf(layout.as_deref(), boxes.as_deref());
+            let reports = match layout.as_deref() {
+                Some(text) if scan::is_image_only(text, text.matches('\x0c').count()) => {
+                    scanned_reports(url, scan::read_pdf(entity))
+                }
+                _ => extract::extract_pdf(layout.as_deref(), boxes.as_deref()),
+            };
             Some(Analysis {
                 decoded: None,
                 reports,
             })
         }
+        Kind::Image => Some(Analysis {
+            decoded: None,
+            reports: scanned_reports(url, scan::read_image(entity)),
+        }),
         _ => {
             let reports = match attachment::to_text(kind, entity) {
                 Ok(text) => extract::extract_text(&text),
@@ -558,6 +568,21 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
                 decoded: None,
                 reports,
             })
+        }
+    }
+}
+
+/// The reports OCR read on a scan; none (and a warning naming the cause)
+/// when it could not be read.
+fn scanned_reports(
+    url: &str,
+    lines: Result<Vec<extract::ScanLine>, scan::ScanError>,
+) -> Vec<Report> {
+    match lines {
+        Ok(lines) => extract::extract_scan(&lines),
+        Err(e) => {
+            tracing::warn!(%url, error = %e, "scan not read");
+            Vec::new()
         }
     }
 }

@@ -84,7 +84,9 @@ CREATE TABLE cells (
     unit       TEXT,           -- yuan | wan_yuan | unknown on money cells
     standard   INTEGER NOT NULL DEFAULT 1, -- 0: a row the national format lacks (nonstandard.N)
     label      TEXT,           -- the row label as printed
-    note       TEXT            -- how the cell was placed when not by its own label
+    note       TEXT,           -- how the cell was placed when not by its own label
+    ocr        INTEGER,        -- 1: read from a scan by OCR; NULL otherwise
+    ocr_conf   REAL            -- OCR's confidence (0-100); NULL for a blank cell or no OCR
 );
 CREATE INDEX cells_report ON cells(report_id, table_code, row_code, col_code);
 

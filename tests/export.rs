@@ -44,6 +44,8 @@ fn cell(
         standard: !row.starts_with("nonstandard."),
         label: String::new(),
         note: None,
+        ocr: false,
+        ocr_conf: None,
     }
 }
 

@@ -57,6 +57,12 @@ pub struct CellRow {
     pub standard: bool,
     /// The row label as printed.
     pub label: Option<String>,
+    /// How the cell was placed when not by its own label.
+    pub note: Option<String>,
+    /// True for a figure read from a scan by OCR.
+    pub ocr: bool,
+    /// OCR's confidence (0–100).
+    pub ocr_conf: Option<f64>,
 }
 
 /// One identity result as stored.
@@ -279,9 +285,27 @@ impl Reader {
         &self,
         visit: impl FnMut(CellRow) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        let sql = "SELECT report_id, table_code, row_code, col_code, value, raw, unit,
-                          standard, label
-                   FROM cells ORDER BY report_id, rowid";
+        // An archive older than a column is read with the column empty.
+        let column = |name: &str| -> Result<&'static str, ExportError> {
+            let present: bool = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) > 0 FROM pragma_table_info('cells') WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.sql(e))?;
+            Ok(if present { "" } else { "NULL AS " })
+        };
+        let sql = format!(
+            "SELECT report_id, table_code, row_code, col_code, value, raw, unit,
+                    standard, label, {}note, COALESCE({}ocr, 0), {}ocr_conf
+             FROM cells ORDER BY report_id, rowid",
+            column("note")?,
+            column("ocr")?,
+            column("ocr_conf")?
+        );
+        let sql = sql.as_str();
         let map = |r: &rusqlite::Row<'_>| {
             Ok(CellRow {
                 report_id: r.get(0)?,
@@ -293,6 +317,9 @@ impl Reader {
                 unit: r.get(6)?,
                 standard: r.get(7)?,
                 label: r.get(8)?,
+                note: r.get(9)?,
+                ocr: r.get(10)?,
+                ocr_conf: r.get(11)?,
             })
         };
         self.stream(sql, map, visit)

@@ -34,6 +34,9 @@ pub fn cell_columns() -> Vec<Column> {
         ("extractor_version", Text),
         ("identities", Text),
         ("latest", Bool),
+        ("note", Text),
+        ("ocr", Bool),
+        ("ocr_conf", Int),
     ])
 }
 
@@ -81,6 +84,10 @@ pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
         r.extractor_version.as_str().into(),
         r.identities.as_str().into(),
         Value::Bool(r.latest),
+        c.note.clone().into(),
+        Value::Bool(c.ocr),
+        c.ocr_conf
+            .map_or(Value::Null, |k| Value::Int(k.round() as i64)),
     ]
 }
 

@@ -78,12 +78,14 @@ pub fn rows(lines: &[String]) -> Vec<Row> {
                 None => out.push(Row {
                     labels: Vec::new(),
                     values: vec![line.clone()],
+                    confidence: None,
                 }),
             }
         } else {
             out.push(Row {
                 labels: vec![line.clone()],
                 values: Vec::new(),
+                confidence: None,
             });
         }
     }
@@ -106,6 +108,7 @@ mod tests {
         Row {
             labels: labels.iter().map(|s| s.to_string()).collect(),
             values: values.iter().map(|s| s.to_string()).collect(),
+            confidence: None,
         }
     }
 

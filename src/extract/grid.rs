@@ -94,6 +94,7 @@ pub fn split_row(cells: &[&str]) -> Row {
             .map(|t| t.to_string())
             .collect(),
         values: values.iter().map(|t| t.to_string()).collect(),
+        confidence: None,
     }
 }
 

@@ -104,6 +104,8 @@ fn cell(row: &str, raw: &str, label: &str) -> Cell {
         standard: true,
         label: label.to_string(),
         note: None,
+        ocr: false,
+        ocr_conf: None,
     }
 }
 

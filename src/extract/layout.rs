@@ -212,6 +212,7 @@ pub fn rows(lines: &[String]) -> Vec<Row> {
         out.push(Row {
             labels: item.labels.iter().map(|t| tidy_label(&t.text)).collect(),
             values: place_figures(item, block),
+            confidence: None,
         });
     }
     out

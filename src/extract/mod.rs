@@ -20,9 +20,11 @@ mod layout;
 mod neighbours;
 mod number;
 mod report;
+mod scanned;
 mod tables;
 
 pub use codes::{codebook, CodeEntry};
+pub use scanned::{ScanLine, ScannedCell, MIN_CONFIDENCE};
 
 /// Version of the extractor, stored beside every derived row so that a
 /// re-extraction can tell which rows came from which logic.
@@ -80,6 +82,13 @@ pub struct Cell {
     /// (a row known by its neighbours), for the reader to judge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// True for a figure read from a scan by OCR.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
+    /// OCR's confidence (0–100) in the figure; `None` for a blank cell or a
+    /// figure not read by OCR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr_conf: Option<f64>,
 }
 
 /// The outcome of one identity of TABLES.md for one column (or row).
@@ -174,6 +183,12 @@ pub fn extract_pdf(layout: Option<&str>, boxes: Option<&str>) -> Vec<Report> {
     } else {
         by_boxes
     }
+}
+
+/// Extract the report on scanned pages: the text lines and table rows OCR
+/// placed (`crate::scan`), every figure with its confidence.
+pub fn extract_scan(lines: &[ScanLine]) -> Vec<Report> {
+    scanned::extract(lines)
 }
 
 /// One report per title-led segment that yields figures; if none does, the

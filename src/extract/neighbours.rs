@@ -116,6 +116,7 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            confidence: None,
         }
     }
 
@@ -123,6 +124,7 @@ mod tests {
         let mut rows = vec![Row {
             labels: vec!["申请人情况".to_string()],
             values: Vec::new(),
+            confidence: None,
         }];
         rows.extend(labels.iter().map(|l| row(l)));
         let t = read(&rows);

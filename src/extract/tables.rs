@@ -20,6 +20,31 @@ use super::{Cell, Format};
 pub struct Row {
     pub labels: Vec<String>,
     pub values: Vec<String>,
+    /// For a row read from a scan: OCR's confidence in each value (`None`
+    /// for a blank cell). `None` for a row from text.
+    pub confidence: Option<Vec<Option<f32>>>,
+}
+
+impl Row {
+    /// The row with only its last `n` values (labels kept).
+    fn tail(&self, n: usize) -> Row {
+        let from = self.values.len().saturating_sub(n);
+        Row {
+            labels: self.labels.clone(),
+            values: self.values[from..].to_vec(),
+            confidence: self
+                .confidence
+                .as_ref()
+                .map(|c| c.get(from..).unwrap_or_default().to_vec()),
+        }
+    }
+
+    /// Whether value `i` was read by OCR, and with what confidence.
+    fn ocr(&self, i: usize) -> Option<Option<f32>> {
+        self.confidence
+            .as_ref()
+            .map(|c| c.get(i).copied().flatten())
+    }
 }
 
 /// What the rows yielded.
@@ -144,10 +169,29 @@ impl Reader {
     }
 
     fn proactive(&mut self, row: &Row) {
-        if row.values.is_empty() {
+        // A header row may end in empty cells of a grid wider than its
+        // block; a data row too, past its block's columns.
+        if row.values.iter().all(|v| v.trim().is_empty()) {
             row.labels.iter().for_each(|l| self.header_label(l));
             return;
         }
+        let n = self.header.len();
+        let trimmed;
+        let row =
+            if n > 0 && row.values.len() > n && row.values[n..].iter().all(|v| v.trim().is_empty())
+            {
+                trimmed = Row {
+                    values: row.values[..n].to_vec(),
+                    confidence: row
+                        .confidence
+                        .as_ref()
+                        .map(|c| c.iter().take(n).copied().collect()),
+                    labels: row.labels.clone(),
+                };
+                &trimmed
+            } else {
+                row
+            };
         let label = row.labels.last().map_or("", String::as_str);
         let code = row
             .labels
@@ -159,10 +203,11 @@ impl Reader {
             && code.is_some_and(|c| cols.iter().all(|col| row_has_col(c, col)));
         match code {
             Some(c) if fits => {
-                for (col, raw) in cols.iter().zip(&row.values) {
+                for (i, (col, raw)) in cols.iter().zip(&row.values).enumerate() {
                     self.mark_format(col);
                     let unit = (*col == "amount").then_some(self.header_unit);
                     self.push(Table::Proactive, c, col, raw, unit, label, true);
+                    self.mark_ocr(row.ocr(i));
                 }
             }
             _ => {
@@ -218,8 +263,10 @@ impl Reader {
             Some(code) if !self.has_row(Table::Requests, code) => {
                 self.out.saw_2019 |= code == "other";
                 self.out.saw_2021 |= code.starts_with("other.");
-                for (col, raw) in cols.iter().zip(values) {
+                let from = row.values.len() - values.len();
+                for (i, (col, raw)) in cols.iter().zip(values).enumerate() {
                     self.push(Table::Requests, code, col, raw, None, label, true);
+                    self.mark_ocr(row.ocr(from + i));
                 }
                 if code == "carried_forward" {
                     self.table = None;
@@ -227,23 +274,9 @@ impl Reader {
             }
             Some(code) => {
                 self.note(format!("requests row {code} printed twice; the second ({label:?}) kept as non-standard"));
-                self.push_nonstandard(
-                    Table::Requests,
-                    &cols,
-                    &Row {
-                        labels: row.labels.clone(),
-                        values: values.to_vec(),
-                    },
-                );
+                self.push_nonstandard(Table::Requests, &cols, &row.tail(values.len()));
             }
-            None => self.push_nonstandard(
-                Table::Requests,
-                &cols,
-                &Row {
-                    labels: row.labels.clone(),
-                    values: values.to_vec(),
-                },
-            ),
+            None => self.push_nonstandard(Table::Requests, &cols, &row.tail(values.len())),
         }
     }
 
@@ -255,8 +288,10 @@ impl Reader {
         if let Some(values) =
             self.expect_figures(Table::Appeals, label, &row.values, APPEAL_COLS.len())
         {
-            for (col, raw) in APPEAL_COLS.iter().zip(values) {
+            let from = row.values.len() - values.len();
+            for (i, (col, raw)) in APPEAL_COLS.iter().zip(values).enumerate() {
                 self.push(Table::Appeals, "all", col, raw, None, "", true);
+                self.mark_ocr(row.ocr(from + i));
             }
         }
         self.table = None;
@@ -317,6 +352,7 @@ impl Reader {
                 .get(i)
                 .map_or_else(|| format!("v{}", i + 1), |c| c.to_string());
             self.push(table, &code, &col, raw, None, &label, false);
+            self.mark_ocr(row.ocr(i));
         }
     }
 
@@ -352,7 +388,17 @@ impl Reader {
             standard,
             label: label.to_string(),
             note: None,
+            ocr: false,
+            ocr_conf: None,
         });
+    }
+
+    /// Mark the cell just pushed as read by OCR (`Some`), with its confidence.
+    fn mark_ocr(&mut self, ocr: Option<Option<f32>>) {
+        if let (Some(conf), Some(cell)) = (ocr, self.out.cells.last_mut()) {
+            cell.ocr = true;
+            cell.ocr_conf = conf.map(f64::from);
+        }
     }
 
     fn note(&mut self, note: String) {

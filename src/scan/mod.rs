@@ -1,0 +1,235 @@
+//! Scans: image-only PDFs and image attachments (PNG, JPEG) read with OCR.
+//!
+//! A page is rasterised (`pdftoppm`) or decoded, its small rotation undone,
+//! the table's ruling lines found and erased, the page recognised once by
+//! tesseract, and every word placed in the table cell its box falls in. The
+//! result is the page's text lines and table rows in reading order, each
+//! table cell with the recogniser's confidence, for
+//! [`crate::extract::extract_scan`].
+
+mod figures;
+mod raster;
+mod ruling;
+mod tesseract;
+mod tool;
+
+use std::time::Duration;
+
+use crate::extract::{ScanLine, ScannedCell};
+pub use raster::Gray;
+pub use tool::ToolError;
+
+/// Resolution pages of a PDF are rasterised at: enough for 7-point print.
+const DPI: &str = "200";
+/// Pages of one PDF read at most.
+const MAX_PAGES: usize = 40;
+const RASTER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Smallest rotation worth undoing, in degrees.
+const MIN_SKEW: f64 = 0.02;
+/// A PDF with fewer characters of text than this per page is taken for a scan.
+const SCAN_CHARS_PER_PAGE: usize = 20;
+
+const PDFTOPPM: tool::Tool = tool::Tool {
+    program: "pdftoppm",
+    package: "poppler-utils",
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error("not a readable image: {0}")]
+    Image(String),
+    #[error("temporary file: {0}")]
+    Temp(String),
+    #[error("pdftoppm made no page image")]
+    NoPages,
+}
+
+/// True when a PDF's layout text holds (almost) no characters: its pages
+/// are images.
+pub fn is_image_only(layout_text: &str, pages: usize) -> bool {
+    let chars = layout_text.chars().filter(|c| !c.is_whitespace()).count();
+    chars < SCAN_CHARS_PER_PAGE * pages.max(1)
+}
+
+/// Read every page of an image-only PDF.
+pub fn read_pdf(bytes: &[u8]) -> Result<Vec<ScanLine>, ScanError> {
+    let dir = tempfile::tempdir().map_err(|e| ScanError::Temp(e.to_string()))?;
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, bytes).map_err(|e| ScanError::Temp(e.to_string()))?;
+    let prefix = dir.path().join("page");
+    let last = MAX_PAGES.to_string();
+    PDFTOPPM.run(
+        &[
+            "-r".as_ref(),
+            DPI.as_ref(),
+            "-gray".as_ref(),
+            "-l".as_ref(),
+            last.as_ref(),
+            input.as_os_str(),
+            prefix.as_os_str(),
+        ],
+        &[],
+        RASTER_TIMEOUT,
+    )?;
+    let mut pages: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .map_err(|e| ScanError::Temp(e.to_string()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pgm"))
+        .collect();
+    pages.sort();
+    if pages.is_empty() {
+        return Err(ScanError::NoPages);
+    }
+    let mut out = Vec::new();
+    for page in pages {
+        let bytes = std::fs::read(&page).map_err(|e| ScanError::Temp(e.to_string()))?;
+        out.extend(read_page(Gray::from_pgm(&bytes)?)?);
+    }
+    Ok(out)
+}
+
+/// Read a PNG or JPEG attachment (one page, or a long image of several).
+pub fn read_image(bytes: &[u8]) -> Result<Vec<ScanLine>, ScanError> {
+    read_page(Gray::decode(bytes)?)
+}
+
+/// Straighten, find the grid, erase its lines, recognise, place the words,
+/// re-read the figure cells.
+pub fn read_page(mut img: Gray) -> Result<Vec<ScanLine>, ScanError> {
+    let ink = img.ink_threshold();
+    let skew = ruling::skew_degrees(&img, ink);
+    if skew.abs() >= MIN_SKEW {
+        img = img.rotated(skew);
+    }
+    let mask = ruling::LineMask::find(&img, ink);
+    let tables = ruling::tables(&mask.cells());
+    mask.erase(&mut img);
+    let words = tesseract::words(&img)?;
+    tracing::debug!(
+        skew,
+        tables = tables.len(),
+        words = words.len(),
+        "scanned page read"
+    );
+    let (in_cell, free) = assign(&tables, &words);
+    let first: Vec<Vec<figures::Reading>> = in_cell
+        .iter()
+        .map(|cells| {
+            cells
+                .iter()
+                .map(|ws| {
+                    (
+                        tesseract::join(ws),
+                        ws.iter().map(|w| w.conf).reduce(f32::min),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let readings = figures::reread(&img, ink, &tables, &first)?;
+    let text = free_text(&img, &free)?;
+    Ok(in_order(&tables, &readings, text))
+}
+
+/// The text lines outside the tables, each re-read on its own (whole-page
+/// recognition mistakes a large title for Latin letters), with their tops.
+fn free_text(img: &Gray, free: &FreeLines) -> Result<Vec<(usize, String)>, ScanError> {
+    const PAD: usize = 20;
+    let rects: Vec<ruling::Rect> = free
+        .iter()
+        .map(|(_, ws)| ruling::Rect {
+            left: ws
+                .iter()
+                .map(|w| w.left)
+                .min()
+                .unwrap_or(0)
+                .saturating_sub(PAD),
+            top: ws
+                .iter()
+                .map(|w| w.top)
+                .min()
+                .unwrap_or(0)
+                .saturating_sub(PAD),
+            right: (ws.iter().map(|w| w.left + w.width).max().unwrap_or(0) + PAD).min(img.width),
+            bottom: (ws.iter().map(|w| w.top + w.height).max().unwrap_or(0) + PAD).min(img.height),
+        })
+        .collect();
+    let again = figures::read_crops(img, 0, &rects, tesseract::text)?;
+    Ok(free
+        .iter()
+        .zip(again)
+        .zip(&rects)
+        .map(|(((_, ws), again), r)| {
+            let first = (
+                tesseract::join(ws),
+                ws.iter().map(|w| w.conf).reduce(f32::min),
+            );
+            (r.top, figures::better(&first, again).0)
+        })
+        .collect())
+}
+
+/// Text outside the tables, one entry per recognised line.
+type FreeLines<'a> = Vec<((u32, u32, u32), Vec<&'a tesseract::Word>)>;
+
+/// Words into cells (by the centre of their box), the rest into text lines.
+fn assign<'a>(
+    tables: &[ruling::Table],
+    words: &'a [tesseract::Word],
+) -> (Vec<Vec<Vec<&'a tesseract::Word>>>, FreeLines<'a>) {
+    let mut in_cell: Vec<Vec<Vec<&tesseract::Word>>> = tables
+        .iter()
+        .map(|t| vec![Vec::new(); t.cells.len()])
+        .collect();
+    let mut free: FreeLines = Vec::new();
+    for w in words {
+        let (x, y) = w.centre();
+        let home = tables.iter().enumerate().find_map(|(ti, t)| {
+            t.cells
+                .iter()
+                .position(|c| c.contains(x, y))
+                .map(|ci| (ti, ci))
+        });
+        match home {
+            Some((ti, ci)) => in_cell[ti][ci].push(w),
+            None => match free.iter_mut().find(|(k, _)| *k == w.line) {
+                Some((_, v)) => v.push(w),
+                None => free.push((w.line, vec![w])),
+            },
+        }
+    }
+    (in_cell, free)
+}
+
+/// Table rows and text lines in top-to-bottom order.
+fn in_order(
+    tables: &[ruling::Table],
+    readings: &[Vec<figures::Reading>],
+    text: Vec<(usize, String)>,
+) -> Vec<ScanLine> {
+    let mut lines: Vec<(usize, ScanLine)> = text
+        .into_iter()
+        .map(|(top, t)| (top, ScanLine::Text(t)))
+        .collect();
+    for (ti, t) in tables.iter().enumerate() {
+        for (top, covering) in &t.rows {
+            let cells = covering
+                .iter()
+                .map(|&ci| {
+                    let (text, conf) = readings
+                        .get(ti)
+                        .and_then(|r| r.get(ci))
+                        .cloned()
+                        .unwrap_or_default();
+                    ScannedCell { text, conf }
+                })
+                .collect();
+            lines.push((*top, ScanLine::Row(cells)));
+        }
+    }
+    lines.sort_by_key(|(top, _)| *top);
+    lines.into_iter().map(|(_, l)| l).collect()
+}
