@@ -8,45 +8,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Reply, Seen, Server};
+use common::{crawl_config, report_listing, Reply, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nianbao");
-
-/// A listing of `n` report pages, each answered after `delay`.
-fn site(n: usize, delay: Duration) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
-    move |seen| {
-        match seen.path.as_str() {
-        "/robots.txt" => Reply::new(404, "text/plain", "none"),
-        "/nb/index.html" => {
-            let items: String = (0..n)
-                .map(|i| format!("<li><a href=\"r{i}.html\">第{i}区2021年政府信息公开工作年度报告</a></li>"))
-                .collect();
-            Reply::html(format!("<html><body><ul>{items}</ul></body></html>"))
-        }
-        p if p.starts_with("/nb/r") => Reply::html(format!(
-            "<html><body><h1>第{p}区2021年政府信息公开工作年度报告</h1><p>本年新收政府信息公开申请数量</p></body></html>"
-        ))
-        .delayed(delay),
-        _ => Reply::new(404, "text/plain", "not found"),
-    }
-    }
-}
-
-fn write_config(dir: &Path, start: &str) -> std::path::PathBuf {
-    let text = format!(
-        "archive = {:?}\n[crawl]\nuser_agent = \"nianbao-test/1.0\"\ntotal_timeout_s = 60\n\
-         read_timeout_s = 60\nconnect_timeout_s = 2\nper_host_interval_ms = 0\nmax_concurrency = 2\n\
-         max_pages_per_source = 100\n\n[[sources]]\nname = \"site\"\nstart = [\"{start}\"]\n",
-        dir.join("archive").display().to_string()
-    );
-    let path = dir.join("c.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// Every screen line of a terminal recording: split at new lines and at
 /// carriage returns, escape sequences removed.
@@ -77,9 +44,9 @@ fn screen_lines(recording: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bar_counts_pages_known_and_logs_print_whole_above_it() {
-    let server = Server::start("127.0.5.51", site(8, Duration::from_millis(300))).await;
+    let server = Server::start("127.0.5.51", report_listing(8, Duration::from_millis(300))).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.url("/nb/index.html"));
+    let config = crawl_config(dir.path(), "site", &server.url("/nb/index.html"));
     let recording = dir.path().join("screen.txt");
     let inner = format!("{BIN} --config {} crawl --concurrency 1", config.display());
     let status = tokio::task::spawn_blocking({
@@ -133,9 +100,9 @@ async fn the_bar_counts_pages_known_and_logs_print_whole_above_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigusr1_prints_the_status_so_far() {
-    let server = Server::start("127.0.5.52", site(12, Duration::from_millis(250))).await;
+    let server = Server::start("127.0.5.52", report_listing(12, Duration::from_millis(250))).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.url("/nb/index.html"));
+    let config = crawl_config(dir.path(), "site", &server.url("/nb/index.html"));
     let child = common::crawl_command(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -190,7 +157,7 @@ async fn one_of_a_thing_is_not_plural() {
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.url("/nb/only.html"));
+    let config = crawl_config(dir.path(), "site", &server.url("/nb/only.html"));
     let out = tokio::task::spawn_blocking(move || common::crawl_command(&config).output().unwrap())
         .await
         .unwrap();

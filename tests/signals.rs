@@ -12,39 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Reply, Seen, Server};
-
-/// A listing of 40 slow report pages.
-fn slow_site(delay: Duration) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
-    move |seen| {
-        match seen.path.as_str() {
-        "/robots.txt" => Reply::new(404, "text/plain", "none"),
-        "/nb/index.html" => {
-            let items: String = (0..40)
-                .map(|i| format!("<li><a href=\"r{i}.html\">第{i}区2021年政府信息公开工作年度报告</a></li>"))
-                .collect();
-            Reply::html(format!("<html><body><ul>{items}</ul></body></html>"))
-        }
-        p if p.starts_with("/nb/r") => Reply::html(format!(
-            "<html><body><h1>第{p}区2021年政府信息公开工作年度报告</h1><p>本年新收政府信息公开申请数量</p></body></html>"
-        ))
-        .delayed(delay),
-        _ => Reply::new(404, "text/plain", "not found"),
-    }
-    }
-}
-
-fn write_config(dir: &Path, start: &str) -> std::path::PathBuf {
-    let text = format!(
-        "archive = {:?}\n[crawl]\nuser_agent = \"nianbao-test/1.0\"\ntotal_timeout_s = 60\n\
-         read_timeout_s = 60\nconnect_timeout_s = 2\nper_host_interval_ms = 0\nmax_concurrency = 2\n\
-         max_pages_per_source = 100\n\n[[sources]]\nname = \"slow\"\nstart = [\"{start}\"]\n",
-        dir.join("archive").display().to_string()
-    );
-    let path = dir.join("c.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{crawl_config, report_listing, Server};
 
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
@@ -89,9 +57,9 @@ fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) 
 }
 
 async fn stopped_by(name: &str, code: i32, ip: &str) {
-    let server = Server::start(ip, slow_site(Duration::from_millis(400))).await;
+    let server = Server::start(ip, report_listing(40, Duration::from_millis(400))).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.url("/nb/index.html"));
+    let config = crawl_config(dir.path(), "slow", &server.url("/nb/index.html"));
     let child = common::crawl_command(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -155,9 +123,9 @@ async fn sigterm_stops_gracefully_and_the_next_run_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_ctrl_c_stops_at_once() {
-    let server = Server::start("127.0.5.33", slow_site(Duration::from_secs(30))).await;
+    let server = Server::start("127.0.5.33", report_listing(40, Duration::from_secs(30))).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.url("/nb/index.html"));
+    let config = crawl_config(dir.path(), "slow", &server.url("/nb/index.html"));
     let child = common::crawl_command(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

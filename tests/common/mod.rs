@@ -313,3 +313,38 @@ pub fn crawl_command(config: &std::path::Path) -> std::process::Command {
         .stdin(std::process::Stdio::null());
     cmd
 }
+
+/// A listing of `n` report pages (no tables in them), each answered after `delay`.
+pub fn report_listing(
+    n: usize,
+    delay: Duration,
+) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+    move |seen| {
+        match seen.path.as_str() {
+        "/robots.txt" => Reply::new(404, "text/plain", "none"),
+        "/nb/index.html" => {
+            let items: String = (0..n)
+                .map(|i| format!("<li><a href=\"r{i}.html\">第{i}区2021年政府信息公开工作年度报告</a></li>"))
+                .collect();
+            Reply::html(format!("<html><body><ul>{items}</ul></body></html>"))
+        }
+        p if p.starts_with("/nb/r") => Reply::html(format!(
+            "<html><body><h1>第{p}区2021年政府信息公开工作年度报告</h1><p>本年新收政府信息公开申请数量</p></body></html>"
+        ))
+        .delayed(delay),
+        _ => Reply::new(404, "text/plain", "not found"),
+    }
+    }
+}
+
+pub fn crawl_config(dir: &std::path::Path, name: &str, start: &str) -> std::path::PathBuf {
+    let text = format!(
+        "archive = {:?}\n[crawl]\nuser_agent = \"nianbao-test/1.0\"\ntotal_timeout_s = 60\n\
+         read_timeout_s = 60\nconnect_timeout_s = 2\nper_host_interval_ms = 0\nmax_concurrency = 2\n\
+         max_pages_per_source = 100\n\n[[sources]]\nname = \"{name}\"\nstart = [\"{start}\"]\n",
+        dir.join("archive").display().to_string()
+    );
+    let path = dir.join("c.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
