@@ -91,9 +91,17 @@ pub fn read_pdf(bytes: &[u8]) -> Result<Vec<ScanLine>, ScanError> {
     Ok(out)
 }
 
+/// Sides (pixels) below which an image is no scanned page (a logo, an icon)
+/// and is not recognised.
+const MIN_PAGE_SIDE: usize = 600;
+
 /// Read a PNG or JPEG attachment (one page, or a long image of several).
 pub fn read_image(bytes: &[u8]) -> Result<Vec<ScanLine>, ScanError> {
-    read_page(Gray::decode(bytes)?)
+    let img = Gray::decode(bytes)?;
+    if img.width < MIN_PAGE_SIDE || img.height < MIN_PAGE_SIDE {
+        return Ok(Vec::new());
+    }
+    read_page(img)
 }
 
 /// Straighten, find the grid, erase its lines, recognise, place the words,
