@@ -241,6 +241,45 @@ async fn serve_shows_figures_beside_their_archived_pages() {
     assert_eq!(text["total"], 1);
     let searched = json(&base, "/api/reports?q=%E8%99%B9%E5%8F%A3").await; // 虹口
     assert_eq!(searched["total"], 4);
+    // Each facet value counts exactly the reports its own filter selects,
+    // and a facet leaves its own condition out: filtered to one year, the
+    // year facet still offers every year.
+    let facet = |page: &serde_json::Value, name: &str| -> Vec<(String, i64)> {
+        page["facets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f[0] == name)
+            .unwrap()[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["value"].as_str().unwrap().to_string(),
+                    v["count"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    for name in ["year", "format", "kind", "agency"] {
+        let values = facet(&list, name);
+        assert!(!values.is_empty(), "{name}: {list}");
+        for (value, count) in values.into_iter().filter(|(v, _)| !v.is_empty()) {
+            let enc: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            let page = json(&base, &format!("/api/reports?{name}={enc}")).await;
+            assert_eq!(page["total"], count, "{name}={value}: {page}");
+        }
+    }
+    let one_year = json(&base, "/api/reports?year=2019").await;
+    assert_eq!(facet(&one_year, "year"), facet(&list, "year"));
+    assert!(
+        facet(&one_year, "format")
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<i64>()
+            < 7
+    );
     let (status, _, body) = get(&base, "/api/reports?year=twenty").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("year"), "{body}");

@@ -8,11 +8,11 @@ use serde::Serialize;
 use super::{ServeError, Site};
 
 /// What kind of document a report was read from, by its content type or name.
-const KIND_SQL: &str = "CASE \
-    WHEN lower(COALESCE(k.content_type,'')) LIKE '%pdf%' OR lower(v.url) LIKE '%.pdf' THEN 'pdf' \
-    WHEN lower(COALESCE(k.content_type,'')) LIKE '%wordprocessingml%' OR lower(v.url) LIKE '%.docx' THEN 'docx' \
+pub(super) const KIND_SQL: &str = "CASE \
+    WHEN lower(COALESCE(k.content_type,'')) LIKE '%pdf%' OR lower(k.url) LIKE '%.pdf' THEN 'pdf' \
+    WHEN lower(COALESCE(k.content_type,'')) LIKE '%wordprocessingml%' OR lower(k.url) LIKE '%.docx' THEN 'docx' \
     WHEN lower(COALESCE(k.content_type,'')) LIKE '%sheet%' OR lower(COALESCE(k.content_type,'')) LIKE '%excel%' \
-         OR lower(v.url) LIKE '%.xls' OR lower(v.url) LIKE '%.xlsx' THEN 'spreadsheet' \
+         OR lower(k.url) LIKE '%.xls' OR lower(k.url) LIKE '%.xlsx' THEN 'spreadsheet' \
     WHEN lower(COALESCE(k.content_type,'')) LIKE 'text/plain%' THEN 'text' \
     ELSE 'html' END";
 
@@ -140,79 +140,6 @@ pub struct ReportQuery {
 
 pub const PER_PAGE: u32 = 50;
 
-impl ReportQuery {
-    /// The WHERE clause and its parameters. `skip` leaves one facet's own
-    /// condition out, so that its counts show the alternatives.
-    fn clause(&self, site: &Site, skip: Option<&str>) -> (String, Vec<Value>) {
-        let mut conds: Vec<String> = Vec::new();
-        let mut params: Vec<Value> = Vec::new();
-        let mut add = |cond: &str, vals: Vec<Value>| {
-            conds.push(cond.to_string());
-            params.extend(vals);
-        };
-        if !self.all {
-            add("v.latest", vec![]);
-        }
-        if let Some(q) = self.q.as_deref().filter(|q| !q.is_empty()) {
-            let like = Value::Text(format!("%{}%", like_escape(q)));
-            add(
-                "(v.title LIKE ? ESCAPE '\\' OR v.agency LIKE ? ESCAPE '\\')",
-                vec![like.clone(), like],
-            );
-        }
-        if skip != Some("region") {
-            if let Some(prefix) = &self.region {
-                let names = site.sources_in(prefix);
-                let marks = vec!["?"; names.len()].join(",");
-                if names.is_empty() {
-                    add("0", vec![]);
-                } else {
-                    add(
-                        &format!("v.source IN ({marks})"),
-                        names.into_iter().map(Value::Text).collect(),
-                    );
-                }
-            }
-        }
-        if skip != Some("agency") {
-            if let Some(a) = &self.agency {
-                add("v.agency = ?", vec![Value::Text(a.clone())]);
-            }
-        }
-        if skip != Some("year") {
-            if let Some(y) = self.year {
-                add("v.year = ?", vec![Value::Integer(y)]);
-            }
-        }
-        if skip != Some("format") {
-            if let Some(f) = &self.format {
-                add("v.format = ?", vec![Value::Text(f.clone())]);
-            }
-        }
-        if skip != Some("kind") {
-            if let Some(k) = &self.kind {
-                add(&format!("{KIND_SQL} = ?"), vec![Value::Text(k.clone())]);
-            }
-        }
-        if skip != Some("identities") && self.broken {
-            add("v.checks_broken > 0", vec![]);
-        }
-        let clause = if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        };
-        (clause, params)
-    }
-}
-
-/// `%`, `_` and `\` in a search taken literally.
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// One value of a facet and how many reports have it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FacetValue {
@@ -229,65 +156,22 @@ pub struct ReportPage {
     pub facets: Vec<(String, Vec<FacetValue>)>,
 }
 
-/// One page of the reports list, with its facets.
+/// One page of the reports list, with its facets: filtered and counted in
+/// memory (`facts`), the page's rows then read by id.
 pub fn reports(site: &Site, conn: &Connection, q: &ReportQuery) -> Result<ReportPage, ServeError> {
-    let (clause, params) = q.clause(site, None);
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM v_reports v JOIN captures k ON k.id = v.capture_id{clause}"),
-        params_from_iter(params.iter()),
-        |r| r.get(0),
-    )?;
-    let sql = format!(
-        "{}{clause} ORDER BY v.agency, v.year DESC, v.report_id LIMIT {PER_PAGE} OFFSET {}",
-        report_select(),
-        u64::from(q.page.saturating_sub(1)) * u64::from(PER_PAGE)
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| report_row(site, r))?
+    let selection = super::facts::cached(site, conn)?.select(site, q, PER_PAGE);
+    let reports = selection
+        .page
+        .iter()
+        .map(|id| report(site, conn, *id))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut facets = Vec::new();
-    for (name, expr) in [
-        ("year", "CAST(v.year AS TEXT)"),
-        ("format", "v.format"),
-        ("kind", KIND_SQL),
-        ("identities", "v.identities"),
-        ("agency", "v.agency"),
-        ("source", "v.source"),
-    ] {
-        facets.push((name.to_string(), facet(site, conn, q, name, expr)?));
-    }
     Ok(ReportPage {
-        total,
+        total: selection.total,
         page: q.page.max(1),
         per_page: PER_PAGE,
-        reports: rows,
-        facets,
+        reports,
+        facets: selection.facets,
     })
-}
-
-fn facet(
-    site: &Site,
-    conn: &Connection,
-    q: &ReportQuery,
-    name: &str,
-    expr: &str,
-) -> Result<Vec<FacetValue>, ServeError> {
-    let (clause, params) = q.clause(site, Some(name));
-    let sql = format!(
-        "SELECT {expr} AS f, COUNT(*) FROM v_reports v JOIN captures k ON k.id = v.capture_id{clause}
-         GROUP BY f ORDER BY COUNT(*) DESC, f LIMIT 40"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| {
-            Ok(FacetValue {
-                value: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                count: r.get(1)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
 }
 
 /// One report by id.

@@ -10,6 +10,7 @@
 mod agency;
 mod api;
 mod catalog;
+mod facts;
 mod figures;
 mod form;
 mod html;
@@ -105,6 +106,8 @@ pub struct Site {
     /// The overview, with the archive state it was computed for: computed
     /// again only when the archive changed.
     overview: std::sync::Mutex<Option<(overview::Stamp, overview::Overview)>>,
+    /// The reports list's facts, likewise.
+    facts: std::sync::Mutex<Option<(overview::Stamp, Arc<facts::Facts>)>>,
 }
 
 impl Site {
@@ -118,6 +121,7 @@ impl Site {
             sources,
             regions,
             overview: std::sync::Mutex::new(None),
+            facts: std::sync::Mutex::new(None),
         }
     }
 

@@ -50,7 +50,7 @@ pub struct Overview {
 /// archive holds what it held when the overview was computed.
 pub type Stamp = [Option<String>; 7];
 
-fn stamp(conn: &Connection) -> Result<Stamp, ServeError> {
+pub(super) fn stamp(conn: &Connection) -> Result<Stamp, ServeError> {
     Ok(conn.query_row(
         "SELECT (SELECT MAX(id) FROM captures), (SELECT MAX(id) FROM reports),
            (SELECT COUNT(*) FROM reports), (SELECT MAX(id) FROM failures),
