@@ -4,9 +4,12 @@
 //! went on the wire. Loopback servers here write every byte by hand.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use common::keep_for_ci;
 use nianbao::fetch::{Conditional, FetchConfig, Fetcher};
 use nianbao::pipeline::{self, Options, Store};
 use nianbao::warc;
@@ -102,18 +105,6 @@ async fn archive(store: &Store, url: &str) -> (u16, warc::Record, warc::Record) 
         .find(|r| r.header("WARC-Concurrent-To") == Some(record_id.as_str()))
         .expect("the request record of the capture");
     (archived.status, response, request)
-}
-
-/// Keep the WARC files where CI runs warcio on them.
-fn keep_for_ci(dir: &Path, name: &str) {
-    let keep = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("ci-warcs")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&keep);
-    std::fs::create_dir_all(&keep).unwrap();
-    for f in warc::warc_files(dir).unwrap() {
-        std::fs::copy(&f, keep.join(f.file_name().unwrap())).unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
