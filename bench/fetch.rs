@@ -2,8 +2,8 @@
 //!
 //! A raw server on 127.0.0.1 answers every request with a head of H header
 //! lines (mixed case) and a body of B bytes, on a kept-alive connection.
-//! For each H, `nianbao`'s fetcher (a new connection per exchange, the head
-//! taken from the bytes read) gets the page N times in a row; for H under
+//! For each H, `nianbao`'s fetcher (the head taken from the bytes read)
+//! gets the page N times in a row on its kept-alive connection; for H under
 //! hyper's default of 100, so does a pooled reqwest client, for comparison.
 //! Prints the mean time per fetch and the fetches per second.
 //!
@@ -83,7 +83,7 @@ async fn main() {
             assert_eq!(f.body.len(), body);
             assert_eq!(f.headers.len(), headers);
         }
-        report(headers, "nianbao (new connection)", fetches, started);
+        report(headers, "nianbao (kept alive)", fetches, started);
         if headers < 100 {
             let client = reqwest::Client::builder().no_proxy().build().unwrap();
             let started = Instant::now();

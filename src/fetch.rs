@@ -9,6 +9,7 @@
 
 mod connect;
 mod exchange;
+mod pool;
 mod wire;
 
 use std::collections::HashSet;
@@ -193,6 +194,7 @@ pub fn coding_problem(headers: &[(String, Vec<u8>)], body: &[u8]) -> Option<Stri
 pub struct Fetcher {
     config: FetchConfig,
     connector: connect::Connector,
+    pool: pool::Pool,
     native_hosts: Mutex<HashSet<String>>,
 }
 
@@ -200,6 +202,7 @@ impl Fetcher {
     pub fn new(config: FetchConfig) -> Result<Self, FetchError> {
         Ok(Self {
             connector: connect::Connector::new(&config)?,
+            pool: pool::Pool::default(),
             native_hosts: Mutex::new(HashSet::new()),
             config,
         })
@@ -253,19 +256,52 @@ impl Fetcher {
         }
     }
 
-    /// One exchange on a new connection: connect within the connect
-    /// timeout, the whole of it within the total timeout.
+    /// One exchange, on the host's kept-alive connection or a new one:
+    /// connect within the connect timeout, the whole of it within the total
+    /// timeout. A kept-alive connection the server closed while it was idle
+    /// is replaced by a new one.
     async fn exchange(
         &self,
         url: &Url,
         req: &Request,
         tls: connect::Tls,
     ) -> Result<Fetched, FetchError> {
-        let date = Utc::now();
         let deadline = tokio::time::Instant::now() + self.config.total_timeout;
+        let key = pool::Key::new(url, tls);
+        if let Some(mut conn) = self.pool.take(&key).await {
+            let ended = exchange::run(&self.config, url, req, &mut conn, Utc::now(), deadline);
+            match ended.await {
+                exchange::Ended::Unanswered(e) => {
+                    tracing::debug!(error = %e, "kept-alive connection closed; connecting again");
+                }
+                ended => return self.settle(key, conn, ended),
+            }
+        }
+        let date = Utc::now();
         let connect_within = self.config.connect_timeout.min(self.config.total_timeout);
         let connected = self.connector.connect(url, tls, connect_within).await?;
-        exchange::run(&self.config, url, req, connected, date, deadline).await
+        let mut conn = exchange::Conn::open(&self.config, url, connected).await?;
+        let ended = exchange::run(&self.config, url, req, &mut conn, date, deadline).await;
+        self.settle(key, conn, ended)
+    }
+
+    /// The outcome of an exchange; its connection kept when it can serve
+    /// again.
+    fn settle(
+        &self,
+        key: pool::Key,
+        conn: exchange::Conn,
+        ended: exchange::Ended,
+    ) -> Result<Fetched, FetchError> {
+        match ended {
+            exchange::Ended::Answered { fetched, reusable } => {
+                if reusable {
+                    self.pool.put(key, conn);
+                }
+                Ok(*fetched)
+            }
+            exchange::Ended::Unanswered(e) | exchange::Ended::Failed(e) => Err(e),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::keep_for_ci;
@@ -20,39 +21,53 @@ use url::Url;
 const PAGE: &str = "<html><head><meta charset=\"utf-8\"><title>年度报告</title></head><body><p>某某区2021年政府信息公开工作年度报告</p></body></html>";
 
 /// A server that answers every request with `head` then `body`, and keeps
-/// the request heads it read, byte for byte.
+/// the request heads it read, byte for byte. It closes the connection after
+/// each answer, or with `keep_alive` waits there for the next request.
 struct Raw {
     url: String,
     requests: Arc<Mutex<Vec<Vec<u8>>>>,
+    connections: Arc<AtomicUsize>,
 }
 
 async fn serve(head: Vec<u8>, body: Vec<u8>) -> Raw {
+    serve_on(head, body, false).await
+}
+
+async fn serve_on(head: Vec<u8>, body: Vec<u8>, keep_alive: bool) -> Raw {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let seen = requests.clone();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let (seen, count) = (requests.clone(), connections.clone());
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
             let (head, body, seen) = (head.clone(), body.clone(), seen.clone());
             tokio::spawn(async move {
-                let mut got = Vec::new();
                 let mut buf = [0u8; 4096];
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                loop {
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    seen.lock().unwrap().push(got);
+                    let _ = s.write_all(&head).await;
+                    let _ = s.write_all(&body).await;
+                    if !keep_alive {
+                        let _ = s.shutdown().await;
+                        return;
                     }
                 }
-                seen.lock().unwrap().push(got);
-                let _ = s.write_all(&head).await;
-                let _ = s.write_all(&body).await;
-                let _ = s.shutdown().await;
             });
         }
     });
     Raw {
         url: format!("http://{addr}/nb/2021.html"),
         requests,
+        connections,
     }
 }
 
@@ -230,4 +245,44 @@ async fn a_head_past_the_limits_is_refused_with_a_reason() {
         .query_row("SELECT count(*) FROM captures", [], |r| r.get(0))
         .unwrap();
     assert_eq!(captures, 0, "nothing archived from a refused head");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_alive_connection_carries_each_exchange_whole() {
+    let head = format!(
+        "HTTP/1.1 200 Fine\r\ncontent-type: text/html\r\nKeep-Alive: timeout=5\r\nContent-Length: {}\r\n\r\n",
+        PAGE.len()
+    );
+    // A server that keeps the connection, and one that closes it after
+    // every answer without saying so (a kept-alive connection gone stale).
+    for (keep_alive, connections) in [(true, 1), (false, 3)] {
+        let server = serve_on(
+            head.clone().into_bytes(),
+            PAGE.as_bytes().to_vec(),
+            keep_alive,
+        )
+        .await;
+        let fetcher = Fetcher::new(FetchConfig::default()).unwrap();
+        let mut fetched = Vec::new();
+        for page in ["a", "b", "c"] {
+            let url = Url::parse(&format!("{}?p={page}", server.url)).unwrap();
+            fetched.push(fetcher.get(&url, &Conditional::default()).await.unwrap());
+        }
+        assert_eq!(
+            server.connections.load(Ordering::SeqCst),
+            connections,
+            "keep-alive {keep_alive}"
+        );
+        let sent = server.requests.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3);
+        for (f, request) in fetched.iter().zip(&sent) {
+            assert_eq!(String::from_utf8_lossy(&f.response_head), head);
+            assert_eq!(f.body, PAGE.as_bytes());
+            assert_eq!(
+                String::from_utf8_lossy(&f.request_head),
+                String::from_utf8_lossy(request),
+                "each request record holds its own request only"
+            );
+        }
+    }
 }

@@ -3,11 +3,13 @@
 //! the body read within the body cap, the read timeout and the deadline.
 
 use std::error::Error as StdError;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use hyper::body::{Body, Incoming};
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
@@ -27,76 +29,161 @@ impl Drop for Driver {
     }
 }
 
-/// Send `req` to `url` over `connected` and read the answer, all before
+/// An HTTP/1.1 connection: where requests are sent, the task that drives
+/// it, and the copy of the bytes that crossed it.
+pub(super) struct Conn {
+    sender: SendRequest<String>,
+    _driver: Driver,
+    taps: Arc<Mutex<Taps>>,
+    peer: SocketAddr,
+}
+
+impl Conn {
+    pub async fn open(
+        config: &FetchConfig,
+        url: &Url,
+        connected: Connected,
+    ) -> Result<Self, FetchError> {
+        let taps = Arc::new(Mutex::new(Taps::default()));
+        let io = TokioIo::new(Wire::new(
+            connected.stream,
+            config.read_timeout,
+            taps.clone(),
+        ));
+        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .max_headers(MAX_HEADERS)
+            .max_buf_size(HEAD_LIMIT)
+            .handshake::<_, String>(io)
+            .await
+            .map_err(|e| FetchError::Http {
+                url: url.to_string(),
+                detail: error_chain(&e),
+            })?;
+        let driver = Driver(tokio::spawn(async move {
+            let _ = conn.await;
+        }));
+        Ok(Self {
+            sender,
+            _driver: driver,
+            taps,
+            peer: connected.peer,
+        })
+    }
+
+    /// Whether another request can go on this connection (the server did
+    /// not close it, nor ask to), waiting a moment for the end of the last
+    /// exchange to be settled.
+    pub async fn ready(&mut self) -> bool {
+        let ready = std::future::poll_fn(|cx| self.sender.poll_ready(cx));
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_millis(100), ready).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// Whether the connection is known to be closed.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+/// How an exchange ended.
+pub(super) enum Ended {
+    /// With an answer; `reusable` when its body was read to the end.
+    Answered {
+        fetched: Box<Fetched>,
+        reusable: bool,
+    },
+    /// The connection failed before a byte of an answer came: on a kept-
+    /// alive connection, the server had closed it while it was idle.
+    Unanswered(FetchError),
+    Failed(FetchError),
+}
+
+/// Send `req` to `url` over `conn` and read the answer, all before
 /// `deadline`.
 pub(super) async fn run(
     config: &FetchConfig,
     url: &Url,
     req: &Request,
-    connected: Connected,
+    conn: &mut Conn,
     date: DateTime<Utc>,
     deadline: Instant,
-) -> Result<Fetched, FetchError> {
-    let failed = |detail: String| FetchError::Http {
-        url: url.to_string(),
-        detail,
+) -> Ended {
+    let failed = |detail: String| {
+        Ended::Failed(FetchError::Http {
+            url: url.to_string(),
+            detail,
+        })
     };
-    let timed_out = |stage: &'static str| FetchError::Timeout {
-        url: url.to_string(),
-        stage,
+    let timed_out = |stage: &'static str| {
+        Ended::Failed(FetchError::Timeout {
+            url: url.to_string(),
+            stage,
+        })
     };
-    let request = request(url, &config.user_agent, req).map_err(failed)?;
-    let taps = Arc::new(Mutex::new(Taps::default()));
-    let io = TokioIo::new(Wire::new(
-        connected.stream,
-        config.read_timeout,
-        taps.clone(),
-    ));
-    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
-        .max_headers(MAX_HEADERS)
-        .max_buf_size(HEAD_LIMIT)
-        .handshake::<_, String>(io)
-        .await
-        .map_err(|e| failed(error_chain(&e)))?;
-    let _driver = Driver(tokio::spawn(async move {
-        let _ = conn.await;
-    }));
-    let response = match tokio::time::timeout_at(deadline, sender.send_request(request)).await {
-        Err(_) => return Err(timed_out("waiting for the response head")),
-        Ok(Err(e)) if is_timeout(&e) => return Err(timed_out("waiting for the response head")),
-        Ok(Err(e)) => return Err(failed(error_chain(&e))),
+    let request = match request(url, &config.user_agent, req) {
+        Ok(request) => request,
+        Err(detail) => return failed(detail),
+    };
+    if let Ok(mut taps) = conn.taps.lock() {
+        *taps = Taps::default();
+    }
+    let response = match tokio::time::timeout_at(deadline, conn.sender.send_request(request)).await
+    {
+        Err(_) => return timed_out("waiting for the response head"),
+        Ok(Err(e)) if is_timeout(&e) => return timed_out("waiting for the response head"),
+        Ok(Err(e)) => {
+            let nothing_read = conn.taps.lock().is_ok_and(|t| t.read.is_empty());
+            let error = FetchError::Http {
+                url: url.to_string(),
+                detail: error_chain(&e),
+            };
+            return if nothing_read && (e.is_canceled() || req.form.is_none()) {
+                Ended::Unanswered(error)
+            } else {
+                Ended::Failed(error)
+            };
+        }
         Ok(Ok(response)) => response,
     };
-    let head = {
-        let taps = taps
-            .lock()
-            .map_err(|_| failed("the wire tap is poisoned".into()))?;
-        read_head(&taps.read)
-    }
-    .ok_or_else(|| failed("the response head was not found in the bytes received".into()))?;
+    let head = match conn.taps.lock() {
+        Ok(taps) => read_head(&taps.read),
+        Err(_) => None,
+    };
+    let Some(head) = head else {
+        return failed("the response head was not found in the bytes received".into());
+    };
     // The client's own bound is its read buffer, which can hold more.
     if head.warc_head.len() > HEAD_LIMIT {
-        return Err(failed(format!(
+        return failed(format!(
             "message head is too large (over {} KiB)",
             HEAD_LIMIT / 1024
-        )));
+        ));
     }
-    let (body, truncated) = read_body(config, url, response.into_body(), deadline).await?;
-    let request_head = taps
+    let (body, truncated) = match read_body(config, url, response.into_body(), deadline).await {
+        Ok(read) => read,
+        Err(e) => return Ended::Failed(e),
+    };
+    let request_head = conn
+        .taps
         .lock()
         .map(|t| t.written.clone())
-        .map_err(|_| failed("the wire tap is poisoned".into()))?;
-    Ok(Fetched {
-        url: url.clone(),
-        date,
-        status: head.status,
-        headers: head.headers,
-        response_head: head.warc_head,
-        request_head,
-        body,
-        truncated,
-        ip: Some(connected.peer.ip()),
-    })
+        .unwrap_or_default();
+    Ended::Answered {
+        reusable: truncated.is_none(),
+        fetched: Box::new(Fetched {
+            url: url.clone(),
+            date,
+            status: head.status,
+            headers: head.headers,
+            response_head: head.warc_head,
+            request_head,
+            body,
+            truncated,
+            ip: Some(conn.peer.ip()),
+        }),
+    }
 }
 
 /// The request: origin-form target, `Host` first, then the fetcher's headers.
