@@ -26,7 +26,8 @@ use url::Url;
 pub struct FetchConfig {
     pub user_agent: String,
     pub connect_timeout: Duration,
-    /// Longest silence between two reads of a body.
+    /// Longest silence between two reads (head or body); also how long a
+    /// kept-alive connection may stay idle.
     pub read_timeout: Duration,
     /// Longest time for a whole exchange, body included.
     pub total_timeout: Duration,
