@@ -4,6 +4,13 @@
 //! its own snapshot, and the caller decides whether a redirect stays in scope.
 //! Many government servers speak only old TLS, so an `https` host that rustls
 //! cannot reach is retried with the platform's native TLS and remembered.
+//! The response head goes into the archive as it came off the wire: status
+//! line, header names in their case and order (`wire`).
+
+mod connect;
+mod exchange;
+mod pool;
+mod wire;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -11,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 /// Limits and identity of the fetcher, validated once from config.
@@ -19,7 +26,8 @@ use url::Url;
 pub struct FetchConfig {
     pub user_agent: String,
     pub connect_timeout: Duration,
-    /// Longest silence between two reads of a body.
+    /// Longest silence between two reads (head or body); also how long a
+    /// kept-alive connection may stay idle.
     pub read_timeout: Duration,
     /// Longest time for a whole exchange, body included.
     pub total_timeout: Duration,
@@ -96,9 +104,12 @@ pub struct Fetched {
     pub url: Url,
     pub date: DateTime<Utc>,
     pub status: u16,
+    /// Header names lowercased, values as sent, in the order sent.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// Status line and headers, CRLF-terminated, as they go into the WARC.
+    /// Status line and header lines byte for byte as received, less any
+    /// `Transfer-Encoding` line (the body is stored de-chunked).
     pub response_head: Vec<u8>,
+    /// The request as written to the socket, form body included.
     pub request_head: Vec<u8>,
     /// The entity body: de-chunked, still compressed if it was sent so.
     pub body: Vec<u8>,
@@ -180,36 +191,19 @@ pub fn coding_problem(headers: &[(String, Vec<u8>)], body: &[u8]) -> Option<Stri
         .map(|e| e.to_string())
 }
 
-/// An HTTP client pair (rustls first, native TLS for old servers).
+/// The HTTP/1.1 client: rustls first, native TLS for old servers.
 pub struct Fetcher {
     config: FetchConfig,
-    rustls: reqwest::Client,
-    native: reqwest::Client,
+    connector: connect::Connector,
+    pool: pool::Pool,
     native_hosts: Mutex<HashSet<String>>,
 }
 
 impl Fetcher {
     pub fn new(config: FetchConfig) -> Result<Self, FetchError> {
-        let build = |native: bool| {
-            let builder = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(config.connect_timeout)
-                .read_timeout(config.read_timeout)
-                .danger_accept_invalid_certs(config.accept_invalid_certs)
-                .no_proxy()
-                .http1_only();
-            let builder = if native {
-                builder.use_native_tls()
-            } else {
-                builder.use_rustls_tls()
-            };
-            builder
-                .build()
-                .map_err(|e| FetchError::Client(e.to_string()))
-        };
         Ok(Self {
-            rustls: build(false)?,
-            native: build(true)?,
+            connector: connect::Connector::new(&config)?,
+            pool: pool::Pool::default(),
             native_hosts: Mutex::new(HashSet::new()),
             config,
         })
@@ -245,15 +239,12 @@ impl Fetcher {
             });
         }
         let host = url.host_str().unwrap_or_default().to_string();
-        let use_native = self.uses_native_tls(&host);
-        if use_native || url.scheme() == "http" {
-            return self
-                .get_with(&self.native_or_plain(use_native), url, req)
-                .await;
+        if url.scheme() == "http" || self.uses_native_tls(&host) {
+            return self.exchange(url, req, connect::Tls::Native).await;
         }
-        match self.get_with(&self.rustls, url, req).await {
+        match self.exchange(url, req, connect::Tls::Rustls).await {
             Err(FetchError::Connect { .. }) => {
-                let retried = self.get_with(&self.native, url, req).await;
+                let retried = self.exchange(url, req, connect::Tls::Native).await;
                 if retried.is_ok() {
                     tracing::info!(%host, "falling back to native TLS for this host");
                     if let Ok(mut hosts) = self.native_hosts.lock() {
@@ -266,117 +257,52 @@ impl Fetcher {
         }
     }
 
-    fn native_or_plain(&self, native: bool) -> reqwest::Client {
-        if native {
-            self.native.clone()
-        } else {
-            self.rustls.clone()
-        }
-    }
-
-    async fn get_with(
+    /// One exchange, on the host's kept-alive connection or a new one:
+    /// connect within the connect timeout, the whole of it within the total
+    /// timeout. A kept-alive connection the server closed while it was idle
+    /// is replaced by a new one.
+    async fn exchange(
         &self,
-        client: &reqwest::Client,
         url: &Url,
         req: &Request,
+        tls: connect::Tls,
     ) -> Result<Fetched, FetchError> {
-        let headers = request_headers(&self.config.user_agent, req);
-        let request_head = request_head(url, &headers, req.form.as_deref());
-        let date = Utc::now();
-        let builder = match &req.form {
-            Some(form) => client.post(url.clone()).body(form.clone()),
-            None => client.get(url.clone()),
-        };
-        let send = builder.headers(headers).send();
-        let response = tokio::time::timeout(self.config.total_timeout, send)
-            .await
-            .map_err(|_| FetchError::Timeout {
-                url: url.to_string(),
-                stage: "waiting for the response head",
-            })?
-            .map_err(|e| classify(url, &e))?;
-        let ip = response.remote_addr().map(|a| a.ip());
-        let status = response.status();
-        // hyper keeps a reason phrase only when it is not the canonical one.
-        let reason = response
-            .extensions()
-            .get::<hyper::ext::ReasonPhrase>()
-            .map(|r| r.as_bytes().to_vec());
-        let raw_headers: Vec<(String, Vec<u8>)> = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
-            .collect();
         let deadline = tokio::time::Instant::now() + self.config.total_timeout;
-        let (body, truncated) = self.read_body(response, url, deadline).await?;
-        Ok(Fetched {
-            url: url.clone(),
-            date,
-            status: status.as_u16(),
-            response_head: response_head(status, reason.as_deref(), &raw_headers),
-            headers: raw_headers,
-            request_head,
-            body,
-            truncated,
-            ip,
-        })
-    }
-
-    async fn read_body(
-        &self,
-        mut response: reqwest::Response,
-        url: &Url,
-        deadline: tokio::time::Instant,
-    ) -> Result<(Vec<u8>, Option<&'static str>), FetchError> {
-        let cap = self.config.max_body_bytes as usize;
-        let mut body = Vec::new();
-        loop {
-            let next = tokio::time::timeout_at(deadline, response.chunk()).await;
-            let chunk = match next {
-                Err(_) if body.is_empty() => {
-                    return Err(FetchError::Timeout {
-                        url: url.to_string(),
-                        stage: "reading the body",
-                    })
+        let key = pool::Key::new(url, tls);
+        if let Some(mut conn) = self.pool.take(&key).await {
+            let ended = exchange::run(&self.config, url, req, &mut conn, Utc::now(), deadline);
+            match ended.await {
+                exchange::Ended::Unanswered(e) => {
+                    tracing::debug!(error = %e, "kept-alive connection closed; connecting again");
                 }
-                Err(_) => return Ok((body, Some("time"))),
-                Ok(Err(e)) if e.is_timeout() && !body.is_empty() => {
-                    return Ok((body, Some("time")))
-                }
-                Ok(Err(e)) => return Err(classify(url, &e)),
-                Ok(Ok(None)) => return Ok((body, None)),
-                Ok(Ok(Some(chunk))) => chunk,
-            };
-            let room = cap.saturating_sub(body.len());
-            if chunk.len() > room {
-                body.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                return Ok((body, Some("length")));
+                ended => return self.settle(key, conn, ended),
             }
-            body.extend_from_slice(&chunk);
         }
+        let date = Utc::now();
+        let connect_within = self.config.connect_timeout.min(self.config.total_timeout);
+        let connected = self.connector.connect(url, tls, connect_within).await?;
+        let mut conn = exchange::Conn::open(&self.config, url, connected).await?;
+        let ended = exchange::run(&self.config, url, req, &mut conn, date, deadline).await;
+        self.settle(key, conn, ended)
     }
-}
 
-fn classify(url: &Url, e: &reqwest::Error) -> FetchError {
-    let url = url.to_string();
-    let detail = error_chain(e);
-    if e.is_timeout() {
-        FetchError::Timeout {
-            url,
-            stage: "connecting or reading",
+    /// The outcome of an exchange; its connection kept when it can serve
+    /// again.
+    fn settle(
+        &self,
+        key: pool::Key,
+        conn: exchange::Conn,
+        ended: exchange::Ended,
+    ) -> Result<Fetched, FetchError> {
+        match ended {
+            exchange::Ended::Answered { fetched, reusable } => {
+                if reusable {
+                    self.pool.put(key, conn);
+                }
+                Ok(*fetched)
+            }
+            exchange::Ended::Unanswered(e) | exchange::Ended::Failed(e) => Err(e),
         }
-    } else if e.is_connect() {
-        let host = e
-            .url()
-            .and_then(|u| u.host_str())
-            .unwrap_or_default()
-            .to_string();
-        FetchError::Connect {
-            url,
-            detail: connect_cause(&host, &detail),
-        }
-    } else {
-        FetchError::Http { url, detail }
     }
 }
 
@@ -399,6 +325,7 @@ pub fn connect_cause(host: &str, chain: &str) -> String {
     }
 }
 
+/// An error and its causes, joined: the transport's own words.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -410,6 +337,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The headers every request carries, and those of its conditions, cookies
+/// and form.
 fn request_headers(user_agent: &str, req: &Request) -> HeaderMap {
     let cond = &req.conditional;
     let mut headers = HeaderMap::new();
@@ -438,60 +367,4 @@ fn request_headers(user_agent: &str, req: &Request) -> HeaderMap {
         put("x-requested-with", "XMLHttpRequest");
     }
     headers
-}
-
-/// The request as it goes on the wire, for the WARC `request` record (a
-/// POST's form body included).
-fn request_head(url: &Url, headers: &HeaderMap, form: Option<&str>) -> Vec<u8> {
-    let mut target = url.path().to_string();
-    if let Some(q) = url.query() {
-        target.push('?');
-        target.push_str(q);
-    }
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        _ => String::new(),
-    };
-    let method = if form.is_some() { "POST" } else { "GET" };
-    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n").into_bytes();
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if let Some(form) = form {
-        out.extend_from_slice(format!("content-length: {}\r\n\r\n", form.len()).as_bytes());
-        out.extend_from_slice(form.as_bytes());
-    } else {
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// The response head for the WARC, with the reason phrase as served.
-/// `Transfer-Encoding` is dropped: the body stored after it is de-chunked,
-/// and a chunked label would make readers mis-parse it. Header names come
-/// lowercased from the HTTP client (which does not expose their case).
-fn response_head(
-    status: reqwest::StatusCode,
-    reason: Option<&[u8]>,
-    headers: &[(String, Vec<u8>)],
-) -> Vec<u8> {
-    let canonical = status.canonical_reason().unwrap_or("");
-    let mut out = format!("HTTP/1.1 {} ", status.as_u16()).into_bytes();
-    out.extend_from_slice(reason.unwrap_or(canonical.as_bytes()));
-    out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out
 }

@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{gbk, Reply, Server};
+use common::{gbk, keep_for_ci, Reply, Server};
 use nianbao::fetch::{FetchConfig, Fetcher};
 use nianbao::pipeline::{self, Options, Store};
 use nianbao::warc;
@@ -16,18 +16,6 @@ const REPORT_TEXT: &str = "某某区2020年政府信息公开工作年度报告�
 
 fn page_with_meta(charset_meta: &str) -> String {
     format!("<html><head>{charset_meta}<title>年度报告</title></head><body><p>{REPORT_TEXT}</p></body></html>")
-}
-
-/// Keep the WARC files a test wrote where CI runs independent readers on them.
-fn keep_for_ci(dir: &Path, name: &str) {
-    let keep = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("ci-warcs")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&keep);
-    std::fs::create_dir_all(&keep).unwrap();
-    for f in warc::warc_files(dir).unwrap() {
-        std::fs::copy(&f, keep.join(f.file_name().unwrap())).unwrap();
-    }
 }
 
 async fn archive(store: &Store, url: &str) -> pipeline::Archived {

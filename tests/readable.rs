@@ -140,7 +140,11 @@ async fn every_content_coding_is_read_and_stored_as_sent() {
         assert!(cells > 50, "{coding}: {cells} cells");
         let (head, stored) = stored_body(&store, archived.capture_id);
         assert_eq!(&stored, body, "{coding}: stored as sent");
-        assert!(String::from_utf8_lossy(&head).contains("content-encoding"));
+        let sent = format!("\r\nContent-Encoding: {coding}\r\n");
+        assert!(
+            String::from_utf8_lossy(&head).contains(&sent),
+            "{coding}: the head as sent"
+        );
         assert_eq!(archived.outcome.as_str(), "report");
     }
     // An unknown coding is named, and nothing is made up.

@@ -27,10 +27,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn old_tls_falls_back_to_native_tls() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, cert) = (tmp.path().join("k.pem"), tmp.path().join("c.pem"));
+/// `openssl s_server -www` on a fresh self-signed certificate for
+/// 127.0.0.1, with `extra` arguments; its port.
+fn s_server(tmp: &std::path::Path, extra: &[&str]) -> (Killed, u16) {
+    let (key, cert) = (tmp.join("k.pem"), tmp.join("c.pem"));
     let made = Command::new("openssl")
         .args([
             "req",
@@ -52,16 +52,10 @@ async fn old_tls_falls_back_to_native_tls() {
         .expect("the openssl command (Debian package openssl)");
     assert!(made.success());
     let port = free_port();
-    let _server = Killed(
+    let server = Killed(
         Command::new("openssl")
-            .args([
-                "s_server",
-                "-quiet",
-                "-www",
-                "-tls1_2",
-                "-cipher",
-                "AES256-SHA",
-            ])
+            .args(["s_server", "-quiet", "-www"])
+            .args(extra)
             .arg("-accept")
             .arg(format!("127.0.0.1:{port}"))
             .arg("-cert")
@@ -81,6 +75,13 @@ async fn old_tls_falls_back_to_native_tls() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    (server, port)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_tls_falls_back_to_native_tls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, port) = s_server(tmp.path(), &["-tls1_2", "-cipher", "AES256-SHA"]);
     let fetcher = Fetcher::new(FetchConfig::default()).unwrap();
     let url = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
     let fetched = fetcher.get(&url, &Conditional::default()).await.unwrap();
@@ -93,4 +94,33 @@ async fn old_tls_falls_back_to_native_tls() {
         fetcher.uses_native_tls("127.0.0.1"),
         "the host is remembered"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn modern_tls_is_spoken_by_rustls_and_the_head_kept_as_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, port) = s_server(tmp.path(), &[]);
+    let url = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
+    let fetcher = Fetcher::new(FetchConfig::default()).unwrap();
+    let fetched = fetcher.get(&url, &Conditional::default()).await.unwrap();
+    assert_eq!(fetched.status, 200);
+    assert!(!fetcher.uses_native_tls("127.0.0.1"), "rustls was enough");
+    // s_server's own head: HTTP/1.0, a lowercase reason, one header.
+    assert_eq!(
+        String::from_utf8_lossy(&fetched.response_head),
+        "HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n"
+    );
+    assert!(String::from_utf8_lossy(&fetched.body).contains("TLSv1.3"));
+
+    // A self-signed certificate is refused by both stacks when asked to.
+    let strict = Fetcher::new(FetchConfig {
+        accept_invalid_certs: false,
+        ..FetchConfig::default()
+    })
+    .unwrap();
+    let Err(e) = strict.get(&url, &Conditional::default()).await else {
+        panic!("a self-signed certificate was taken");
+    };
+    assert_eq!(e.kind(), "connect", "{e}");
+    assert!(e.to_string().contains("TLS handshake failed"), "{e}");
 }

@@ -348,3 +348,18 @@ pub fn crawl_config(dir: &std::path::Path, name: &str, start: &str) -> std::path
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Keep the WARC files a test wrote where CI runs independent readers
+/// (warcio) on them, under `target/tmp/ci-warcs/<name>`.
+pub fn keep_for_ci(dir: &std::path::Path, name: &str) {
+    let keep = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("ci-warcs")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&keep);
+    std::fs::create_dir_all(&keep).expect("ci-warcs directory");
+    for f in nianbao::warc::warc_files(dir).expect("WARC files") {
+        if let Some(file_name) = f.file_name() {
+            std::fs::copy(&f, keep.join(file_name)).expect("copy a WARC file");
+        }
+    }
+}
