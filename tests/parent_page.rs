@@ -118,4 +118,30 @@ async fn attachment_takes_identity_from_its_link_and_page() {
         )
         .unwrap();
     assert_eq!(new_total, Some(74.0));
+    // The export names the page the attachment's report hangs from.
+    let out = tmp.path().join("out");
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_nianbao"))
+        .args(["export", "--archive"])
+        .arg(tmp.path().join("archive"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("reports.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "parent_url").unwrap();
+    let pdf_row = csv
+        .lines()
+        .find(|l| l.contains("nb2022.pdf"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        pdf_row.contains(&server.url("/nb/r1.html")),
+        "parent_url (column {at}) of {pdf_row}"
+    );
 }
