@@ -103,6 +103,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("cells", "note", "TEXT"),
     ("cells", "ocr", "INTEGER"),
     ("cells", "ocr_conf", "REAL"),
+    ("reports", "parent_capture", "INTEGER"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
@@ -185,7 +186,7 @@ impl Archive {
         &self.conn
     }
 
-    fn err(&self, source: rusqlite::Error) -> ArchiveError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> ArchiveError {
         ArchiveError::Sqlite {
             path: self.db_path.clone(),
             source,

@@ -18,6 +18,7 @@ pub mod integrity;
 pub mod interrupt;
 pub mod ledger;
 pub mod outcome;
+pub mod parent_page;
 pub mod pipeline;
 pub mod politeness;
 pub mod progress;

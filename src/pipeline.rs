@@ -393,7 +393,12 @@ pub fn record_analysis(
             &d.rejected_labels,
         )?;
     }
-    db.replace_reports(capture_id, &analysis.reports)?;
+    if analysis.decoded.is_some() {
+        db.replace_reports(capture_id, &analysis.reports)?;
+    } else {
+        // An attachment: what it lacks is taken from the page that linked it.
+        crate::parent_page::record(db, capture_id, &analysis.reports)?;
+    }
     Ok(())
 }
 

@@ -70,6 +70,7 @@ CREATE TABLE reports (
     agency            TEXT,             -- as printed
     extractor_version TEXT NOT NULL,
     notes             TEXT NOT NULL DEFAULT '[]', -- JSON list of extraction findings
+    parent_capture    INTEGER,          -- an attachment's report: the capture of the report page that linked it
     UNIQUE (capture_id, ordinal)
 );
 

@@ -58,6 +58,7 @@ fn describe(name: &str) -> Option<&'static str> {
         "payload_digest" => "sha1:BASE32 of the payload as served.",
         "identities" => "all_hold, some_broken, partly_checked or not_checkable.",
         "latest" => "False when a later capture of the same URL yielded reports.",
+        "parent_url" => "For a report read from an attachment: the report page that linked it.",
         "holds" => "True: the identity holds; false: broken; null: not checkable.",
         "left_value" | "right_value" => "The two sides of the identity.",
         "difference" => "left_value - right_value.",

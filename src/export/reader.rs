@@ -41,6 +41,9 @@ pub struct ReportMeta {
     pub identities: String,
     pub latest: bool,
     pub notes: String,
+    /// For a report read from an attachment: the URL of the report page
+    /// that linked it (`reports.parent_capture`).
+    pub parent_url: Option<String>,
 }
 
 /// One figure as stored.
@@ -257,8 +260,39 @@ impl Reader {
                     identities: r.get(24)?,
                     latest: r.get(25)?,
                     notes: r.get(26)?,
+                    parent_url: None,
                 })
             })
+            .map_err(|e| self.sql(e))?;
+        let mut reports: Vec<ReportMeta> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))?;
+        let parents = self.parent_urls()?;
+        for r in &mut reports {
+            r.parent_url = parents.get(&r.id).cloned();
+        }
+        Ok(reports)
+    }
+
+    /// The report page each attachment's report hangs from, by report id;
+    /// none in an archive older than `reports.parent_capture`.
+    fn parent_urls(&self) -> Result<HashMap<i64, String>, ExportError> {
+        let present: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('reports') WHERE name = 'parent_capture'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        if !present {
+            return Ok(HashMap::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT r.id, k.url FROM reports r JOIN captures k ON k.id = r.parent_capture")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }

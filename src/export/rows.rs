@@ -122,6 +122,7 @@ pub fn report_columns() -> Vec<Column> {
         ("identities", Text),
         ("latest", Bool),
         ("notes", Text),
+        ("parent_url", Text),
     ])
 }
 
@@ -154,6 +155,7 @@ pub fn report_row(r: &ReportMeta) -> Vec<Value> {
         r.identities.as_str().into(),
         Value::Bool(r.latest),
         r.notes.as_str().into(),
+        r.parent_url.clone().into(),
     ]
 }
 

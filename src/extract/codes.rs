@@ -398,6 +398,16 @@ pub fn proactive_cols(format: Format, row: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, cols)| *cols)
 }
 
+/// The proactive rows of a format in the order the national form prints
+/// them: code and Chinese label.
+pub fn proactive_rows(format: Format) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let rows = match format {
+        Format::V2021 => PROACTIVE_2021,
+        _ => PROACTIVE_2019,
+    };
+    rows.iter().map(|((code, zh, _), _)| (*code, *zh))
+}
+
 /// Every code, with labels, formats and unit.
 pub fn codebook() -> Vec<CodeEntry> {
     let mut out = Vec::new();

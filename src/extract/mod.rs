@@ -24,6 +24,7 @@ mod scanned;
 mod tables;
 
 pub use codes::{codebook, CodeEntry};
+pub use report::{agency_of, is_title_line, year_of};
 pub use scanned::{ScanLine, ScannedCell, MIN_CONFIDENCE};
 
 /// Version of the extractor, stored beside every derived row so that a

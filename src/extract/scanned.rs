@@ -9,6 +9,8 @@ use super::{build, identity, layout, report, Report};
 
 /// Confidence (0–100) below which an OCR figure is not trusted.
 pub const MIN_CONFIDENCE: f32 = 60.0;
+/// Confidence of the figures an identity needs to confirm a doubtful one.
+const CONFIRMING_CONFIDENCE: f32 = 85.0;
 
 /// One table cell as OCR read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +68,16 @@ pub fn extract(lines: &[ScanLine]) -> Vec<Report> {
             .push("title as OCR read it, partly misread".to_string());
     }
     let doubtful = distrust_doubtful(&mut report);
-    if doubtful > 0 {
+    let confirmed = confirm_by_identities(&mut report, &doubtful);
+    if doubtful.len() > confirmed {
         report.notes.push(format!(
-            "{doubtful} OCR figures below confidence {MIN_CONFIDENCE} left null"
+            "{} OCR figures below confidence {MIN_CONFIDENCE} left null",
+            doubtful.len() - confirmed
+        ));
+    }
+    if confirmed > 0 {
+        report.notes.push(format!(
+            "{confirmed} OCR figures below confidence {MIN_CONFIDENCE} kept: an identity of confident figures holds with them"
         ));
     }
     report.checks = identity::check_all(&report.cells, report.format);
@@ -129,22 +138,85 @@ fn figure_text(text: &str) -> String {
 }
 
 /// Null every OCR figure read with less than [`MIN_CONFIDENCE`]; returns
-/// how many.
-fn distrust_doubtful(report: &mut Report) -> usize {
-    let mut n = 0;
-    for c in &mut report.cells {
+/// the cells nulled, each with the figure it was read as.
+fn distrust_doubtful(report: &mut Report) -> Vec<(usize, f64)> {
+    let mut nulled = Vec::new();
+    for (i, c) in report.cells.iter_mut().enumerate() {
         let Some(conf) = c.ocr_conf else { continue };
-        if conf < f64::from(MIN_CONFIDENCE) && c.value.is_some() {
+        let Some(read) = c.value.filter(|_| conf < f64::from(MIN_CONFIDENCE)) else {
+            continue;
+        };
+        c.value = None;
+        add_note(
+            c,
+            format!("OCR confidence {conf:.0} below {MIN_CONFIDENCE}: left null"),
+        );
+        nulled.push((i, read));
+    }
+    nulled
+}
+
+/// Give back a doubtful figure its reading where that reading, alone among
+/// the doubtful ones, makes an identity of otherwise confident figures hold
+/// that could not be checked without it, and breaks none: the figure is then
+/// read and confirmed, not guessed. Returns how many were kept.
+fn confirm_by_identities(report: &mut Report, doubtful: &[(usize, f64)]) -> usize {
+    // Only figures read with a wide margin may confirm another: two figures
+    // misread alike (`21` as `2` twice) must not vouch for each other.
+    let mut strict = report.cells.clone();
+    for c in &mut strict {
+        if c.ocr_conf
+            .is_some_and(|k| k < f64::from(CONFIRMING_CONFIDENCE))
+        {
             c.value = None;
-            let why = format!("OCR confidence {conf:.0} below {MIN_CONFIDENCE}: left null");
-            c.note = Some(match c.note.take() {
-                Some(n) => format!("{n}; {why}"),
-                None => why,
-            });
-            n += 1;
         }
     }
-    n
+    let base: Vec<(String, String, Option<bool>)> = identity::check_all(&strict, report.format)
+        .iter()
+        .map(|k| (k.identity.clone(), k.col.clone(), k.holds))
+        .collect();
+    let mut confirmed = Vec::new();
+    for &(i, read) in doubtful {
+        let mut cells = strict.clone();
+        let Some(cell) = cells.get_mut(i) else {
+            continue;
+        };
+        cell.value = Some(read);
+        let with = identity::check_all(&cells, report.format);
+        let was = |k: &super::Check| {
+            base.iter()
+                .find(|(id, col, _)| *id == k.identity && *col == k.col)
+                .map(|b| b.2)
+        };
+        let breaks = with
+            .iter()
+            .any(|k| k.holds == Some(false) && was(k) != Some(Some(false)));
+        let holds: Vec<&super::Check> = with
+            .iter()
+            .filter(|k| k.holds == Some(true) && was(k).flatten().is_none())
+            .collect();
+        if !breaks && !holds.is_empty() {
+            let by: Vec<String> = holds
+                .iter()
+                .map(|k| format!("{} {}", k.identity, k.col))
+                .collect();
+            confirmed.push((i, read, by.join(", ")));
+        }
+    }
+    for (i, read, by) in &confirmed {
+        if let Some(c) = report.cells.get_mut(*i) {
+            c.value = Some(*read);
+            add_note(c, format!("kept: {by} holds with it"));
+        }
+    }
+    confirmed.len()
+}
+
+fn add_note(c: &mut super::Cell, why: String) {
+    c.note = Some(match c.note.take() {
+        Some(n) => format!("{n}; {why}"),
+        None => why,
+    });
 }
 
 #[cfg(test)]
@@ -208,5 +280,49 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("confidence 31"));
+    }
+
+    fn requests_row(label: &str, figures: &[(&str, f32)]) -> ScanLine {
+        let mut cells = vec![cell(label, 95.0)];
+        cells.extend(figures.iter().map(|(t, c)| cell(t, *c)));
+        ScanLine::Row(cells)
+    }
+
+    #[test]
+    fn a_doubtful_figure_an_identity_confirms_is_kept() {
+        let sure = |t| (t, 95.0);
+        let lines = |total: &str| {
+            vec![
+                ScanLine::Text("2022年政府信息公开工作年度报告".into()),
+                ScanLine::Row(vec![cell("申请人情况", 95.0)]),
+                requests_row(
+                    "一、本年新收政府信息公开申请数量",
+                    &[
+                        sure("70"),
+                        sure("2"),
+                        sure("0"),
+                        sure("0"),
+                        sure("0"),
+                        sure("2"),
+                        (total, 20.0),
+                    ],
+                ),
+            ]
+        };
+        let total = |r: &Report| {
+            r.cells
+                .iter()
+                .find(|c| c.row == "new" && c.col == "total")
+                .cloned()
+                .unwrap()
+        };
+        // 70 + 2 + 2 = 74: the row sum of sure figures holds with it.
+        let kept = total(&extract(&lines("74"))[0]);
+        assert_eq!(kept.value, Some(74.0));
+        assert!(kept.note.unwrap().contains("requests_row_sum new"));
+        // 4 would break it: null, its text kept.
+        let r = &extract(&lines("4"))[0];
+        assert_eq!(total(r).value, None);
+        assert_eq!(total(r).raw, "4");
     }
 }

@@ -101,6 +101,8 @@ struct Reader {
     header_unit: Option<Unit>,
     under: Option<Outcome>,
     nonstandard: usize,
+    /// Proactive rows kept as non-standard whose figures fit the header.
+    unplaced: Vec<neighbours::Unplaced>,
 }
 
 /// Read the cells of every table found in the rows.
@@ -110,6 +112,7 @@ pub fn read(rows: &[Row]) -> Tables {
         r.row(row);
     }
     neighbours::place(&mut r.out);
+    neighbours::place_proactive(&mut r.out, &r.unplaced);
     r.out
 }
 
@@ -172,7 +175,9 @@ impl Reader {
         // A header row may end in empty cells of a grid wider than its
         // block; a data row too, past its block's columns.
         if row.values.iter().all(|v| v.trim().is_empty()) {
-            row.labels.iter().for_each(|l| self.header_label(l));
+            if !self.blank_proactive_row(row) {
+                row.labels.iter().for_each(|l| self.header_label(l));
+            }
             return;
         }
         let n = self.header.len();
@@ -216,10 +221,49 @@ impl Reader {
                         "proactive row {label:?}: {} figures under header {cols:?}; kept as non-standard",
                         row.values.len()
                     ));
+                } else if !cols.is_empty() && cols.len() == row.values.len() {
+                    self.unplaced.push(neighbours::Unplaced {
+                        row: format!("nonstandard.{}", self.nonstandard + 1),
+                        label: label.to_string(),
+                        units: cols
+                            .iter()
+                            .zip(&row.values)
+                            .map(|(col, raw)| {
+                                (*col == "amount").then(|| money_unit(raw, self.header_unit))
+                            })
+                            .collect(),
+                        cols,
+                    });
                 }
                 self.push_nonstandard(Table::Proactive, &[], row);
             }
         }
+    }
+
+    /// A row of blank cells whose label names a proactive row of the
+    /// header in force: kept as that row's blank cells, not read as a
+    /// header. False if the row is no such row.
+    fn blank_proactive_row(&mut self, row: &Row) -> bool {
+        let Some(code) = row
+            .labels
+            .iter()
+            .rev()
+            .find_map(|l| labels::proactive_row(l))
+        else {
+            return false;
+        };
+        let cols = self.header.clone();
+        if cols.is_empty() || !cols.iter().all(|col| row_has_col(code, col)) {
+            return false;
+        }
+        let label = row.labels.last().map_or("", String::as_str);
+        for (i, col) in cols.iter().enumerate() {
+            self.mark_format(col);
+            let unit = (*col == "amount").then_some(self.header_unit);
+            self.push(Table::Proactive, code, col, "", unit, label, true);
+            self.mark_ocr(row.ocr(i));
+        }
+        true
     }
 
     /// A header label of a proactive sub-block: a column, or half of one.
@@ -368,16 +412,7 @@ impl Reader {
         standard: bool,
     ) {
         let figure = parse(raw);
-        let unit = money.map(|header| {
-            let in_cell = match figure {
-                Some(Figure::Number(_, u)) => u,
-                _ => None,
-            };
-            in_cell
-                .or(header)
-                .map_or("unknown", Unit::as_str)
-                .to_string()
-        });
+        let unit = money.map(|header| money_unit(raw, header));
         self.out.cells.push(Cell {
             table: table.code().to_string(),
             row: row.to_string(),
@@ -413,6 +448,18 @@ fn opens_appeals(key: &str) -> bool {
     key.contains("复议") && (key.contains("诉讼") || key.chars().count() <= 6)
 }
 
+/// The unit of a money figure: the cell's own, else the header's.
+fn money_unit(raw: &str, header: Option<Unit>) -> String {
+    let in_cell = match parse(raw) {
+        Some(Figure::Number(_, u)) => u,
+        _ => None,
+    };
+    in_cell
+        .or(header)
+        .map_or("unknown", Unit::as_str)
+        .to_string()
+}
+
 /// True if the column belongs to the proactive row in either format.
 fn row_has_col(row: &str, col: &str) -> bool {
     [Format::V2019, Format::V2021]
@@ -429,5 +476,66 @@ fn header_unit(header: &str) -> Option<Unit> {
         Some(Unit::Yuan)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(labels: &[&str], values: &[&str]) -> Row {
+        Row {
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            values: values.iter().map(|s| s.to_string()).collect(),
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn a_row_of_blank_cells_is_kept_blank() {
+        let t = read(&[
+            row(&["第二十条第（一）项"], &[]),
+            row(
+                &["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+                &[],
+            ),
+            row(&["规章"], &["", "", ""]),
+            row(&["行政规范性文件"], &["1", "2", "3"]),
+            row(&["申请人情况"], &[]),
+            row(
+                &["一、本年新收政府信息公开申请数量"],
+                &["", "", "", "", "", "", ""],
+            ),
+            row(
+                &["二、上年结转政府信息公开申请数量"],
+                &["1", "0", "0", "0", "0", "0", "1"],
+            ),
+        ]);
+        let of = |table: &str, r: &str| -> Vec<(String, Option<f64>)> {
+            t.cells
+                .iter()
+                .filter(|c| c.table == table && c.row == r && c.standard)
+                .map(|c| (c.col.clone(), c.value))
+                .collect()
+        };
+        let none = |cols: &[&str]| -> Vec<(String, Option<f64>)> {
+            cols.iter().map(|c| (c.to_string(), None)).collect()
+        };
+        assert_eq!(
+            of("proactive", "rules"),
+            none(&["issued", "repealed", "in_force"])
+        );
+        // The header is unchanged by the blank row.
+        assert_eq!(
+            of("proactive", "normative_docs"),
+            vec![
+                ("issued".to_string(), Some(1.0)),
+                ("repealed".to_string(), Some(2.0)),
+                ("in_force".to_string(), Some(3.0)),
+            ]
+        );
+        assert_eq!(of("requests", "new").len(), 7);
+        assert!(of("requests", "new").iter().all(|(_, v)| v.is_none()));
+        assert_eq!(of("requests", "carried_over")[6].1, Some(1.0));
     }
 }

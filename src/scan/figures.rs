@@ -8,6 +8,7 @@ use super::raster::Gray;
 use super::ruling::{Rect, Table};
 use super::tesseract::{self, Word};
 use super::ScanError;
+use crate::extract::MIN_CONFIDENCE;
 
 /// White space around each crop in the strip, in pixels.
 const GAP: usize = 16;
@@ -44,9 +45,17 @@ pub fn reread(
     let mut merged: Vec<Vec<Reading>> = first.to_vec();
     let rects = |v: &[(usize, usize, Rect)]| v.iter().map(|c| c.2).collect::<Vec<_>>();
     let figures = read_crops(page, ink, &rects(&figure_cells), tesseract::figures)?;
-    for ((ti, ci, _), again) in figure_cells.iter().zip(figures) {
-        if let Some(slot) = merged.get_mut(*ti).and_then(|m| m.get_mut(*ci)) {
-            *slot = merge(slot, again);
+    for ((ti, ci, rect), again) in figure_cells.iter().zip(figures) {
+        let Some(slot) = merged.get_mut(*ti).and_then(|m| m.get_mut(*ci)) else {
+            continue;
+        };
+        let first = slot.clone();
+        *slot = merge(&first, again.clone());
+        if slot.1.is_some_and(|c| c < MIN_CONFIDENCE) {
+            let third = read_crops(page, ink, &[*rect], tesseract::figure_line)?;
+            if let Some(third) = third.into_iter().next() {
+                *slot = vote(&first, &again, third, slot);
+            }
         }
     }
     let labels = read_crops(page, 0, &rects(&label_cells), tesseract::text)?;
@@ -194,6 +203,30 @@ fn merge(first: &Reading, again: Reading) -> Reading {
     (text, Some((fc - dc).abs()))
 }
 
+/// A doubtful figure read a third time, alone as one line of digits: the
+/// figure it shares with one of the earlier readings, as sure as the less
+/// sure of the two that agree; the doubtful `merged` reading otherwise.
+fn vote(first: &Reading, second: &Reading, third: Reading, merged: &Reading) -> Reading {
+    let figure = |r: &Reading| {
+        let s: String = r.0.chars().filter(|c| !c.is_whitespace()).collect();
+        (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            .then(|| (s, r.1.unwrap_or(0.0)))
+    };
+    let Some((f3, c3)) = figure(&third) else {
+        return merged.clone();
+    };
+    let agreeing = [first, second]
+        .into_iter()
+        .filter_map(figure)
+        .filter(|(f, _)| *f == f3)
+        .map(|(_, c)| c)
+        .reduce(f32::max);
+    match agreeing {
+        Some(c) => (f3, Some(c.min(c3))),
+        None => merged.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +240,35 @@ mod tests {
         assert_eq!(merge(&r("0", 96.0), r("8", 0.0)), r("0", 96.0));
         assert_eq!(merge(&("".into(), None), r("1", 91.0)), r("1", 91.0));
         assert_eq!(merge(&r("0", 96.0), (String::new(), None)), r("0", 96.0));
+    }
+
+    #[test]
+    fn a_third_reading_settles_only_by_agreement() {
+        let r = |t: &str, c: f32| (t.to_string(), Some(c));
+        let doubt = r("74", 12.0);
+        // The third agrees with the digit reading.
+        assert_eq!(
+            vote(&r("4", 81.0), &r("74", 93.0), r("74", 88.0), &doubt),
+            r("74", 88.0)
+        );
+        // It agrees with neither, or reads nothing: still doubtful.
+        assert_eq!(
+            vote(&r("4", 81.0), &r("74", 93.0), r("14", 95.0), &doubt),
+            doubt
+        );
+        assert_eq!(
+            vote(&r("4", 81.0), &r("74", 93.0), (String::new(), None), &doubt),
+            doubt
+        );
+        // Agreement with an unsure reading stays unsure.
+        assert_eq!(
+            vote(
+                &r("nR", 50.0),
+                &r("72", 33.0),
+                r("72", 91.0),
+                &r("72", 33.0)
+            ),
+            r("72", 33.0)
+        );
     }
 }

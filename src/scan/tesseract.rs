@@ -37,14 +37,14 @@ impl Word {
 
 /// Recognise the words of one page image, Chinese and Latin script.
 pub fn words(page: &Gray) -> Result<Vec<Word>, ScanError> {
-    recognise(page, LANGUAGES, &["preserve_interword_spaces=1"])
+    recognise(page, LANGUAGES, "6", &["preserve_interword_spaces=1"])
 }
 
 /// Recognise Chinese text alone (Latin digits included): for labels and
 /// titles cut out of the page, where the Latin model only mistakes
 /// characters for letters.
 pub fn text(strip: &Gray) -> Result<Vec<Word>, ScanError> {
-    recognise(strip, "chi_sim", &[])
+    recognise(strip, "chi_sim", "6", &[])
 }
 
 /// Words in reading order, spaced only between two Latin or digit words.
@@ -64,10 +64,22 @@ pub fn join(words: &[&Word]) -> String {
 /// Recognise figures only: an image of figure cells stacked, digits and the
 /// decimal point the only characters allowed.
 pub fn figures(strip: &Gray) -> Result<Vec<Word>, ScanError> {
-    recognise(strip, "eng", &["tessedit_char_whitelist=0123456789."])
+    recognise(strip, "eng", "6", &[DIGITS])
 }
 
-fn recognise(page: &Gray, languages: &str, config: &[&str]) -> Result<Vec<Word>, ScanError> {
+/// Recognise one figure cell on its own, as a single line of digits.
+pub fn figure_line(crop: &Gray) -> Result<Vec<Word>, ScanError> {
+    recognise(crop, "eng", "7", &[DIGITS])
+}
+
+const DIGITS: &str = "tessedit_char_whitelist=0123456789.";
+
+fn recognise(
+    page: &Gray,
+    languages: &str,
+    psm: &str,
+    config: &[&str],
+) -> Result<Vec<Word>, ScanError> {
     let mut file = tempfile::Builder::new()
         .suffix(".pgm")
         .tempfile()
@@ -80,7 +92,7 @@ fn recognise(page: &Gray, languages: &str, config: &[&str]) -> Result<Vec<Word>,
         "-l".as_ref(),
         languages.as_ref(),
         "--psm".as_ref(),
-        "6".as_ref(),
+        psm.as_ref(),
     ];
     for c in config {
         args.push("-c".as_ref());
