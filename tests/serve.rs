@@ -122,9 +122,10 @@ async fn build_archive(dir: &Path) -> (Server, PathBuf) {
             "/nb/p2019.htm" => Reply::html(fixture("pingtan-2019-report.html")),
             "/nb/p2022.htm" if later => Reply::new(404, "text/html", "<html>404 Not Found</html>"),
             "/nb/p2022.htm" => Reply::html(fixture("pingtan-2022-report.html")),
+            // No charset given, as many servers send plain text.
             "/hk.txt" => Reply::new(
                 200,
-                "text/plain; charset=utf-8",
+                "text/plain",
                 fixture("hongkou-2017-2020-aggregator.txt"),
             ),
             "/nb/hostile.htm" => Reply::html(hostile_page(later)),
@@ -271,6 +272,15 @@ async fn serve_shows_figures_beside_their_archived_pages() {
             assert_eq!(page["total"], count, "{name}={value}: {page}");
         }
     }
+    // Plain text replays in the charset it was read in, sent as UTF-8.
+    let (status, headers, text) = get(&base, &format!("/replay/{}", hk2019["capture_id"])).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert!(
+        text.contains("上海市虹口区"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
     let one_year = json(&base, "/api/reports?year=2019").await;
     assert_eq!(facet(&one_year, "year"), facet(&list, "year"));
     assert!(
@@ -598,6 +608,8 @@ fn chromium_run(bin: &Path, url: &str, shot: Option<&Path>) -> (String, Vec<Stri
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         "--window-size=1400,1000",
         "--virtual-time-budget=5000",
+        // A screenshot waits for every frame to be drawn (the replay frame too).
+        "--run-all-compositor-stages-before-draw",
         // Console messages go to stderr as `…:INFO:CONSOLE:N] "text", source: URL (N)`.
         "--enable-logging=stderr",
         "--v=0",

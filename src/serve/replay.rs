@@ -189,6 +189,15 @@ fn render(k: &Stored, headers: &[(String, String)], body: Vec<u8>) -> Response {
             "text/html; charset=utf-8",
             page.into_bytes(),
         )
+    } else if content_type.to_ascii_lowercase().starts_with("text/plain") {
+        // Plain text served without a charset (or in GBK) would show as
+        // mojibake: it is read as the extraction read it, and sent as UTF-8.
+        let decoded = crate::decode::decode(&body, Some(&content_type));
+        sandboxed(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            decoded.text.into_bytes(),
+        )
     } else {
         let ct = if content_type.is_empty() {
             "application/octet-stream"
