@@ -104,14 +104,6 @@ fn trim_edges<'a, 'b>(cells: &'a [&'b str]) -> &'a [&'b str] {
 mod tests {
     use super::*;
 
-    fn row(labels: &[&str], values: &[&str]) -> Row {
-        Row {
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            values: values.iter().map(|s| s.to_string()).collect(),
-            confidence: None,
-        }
-    }
-
     fn check(text: &str, expect: Vec<Row>) {
         let lines: Vec<String> = text
             .lines()
@@ -125,7 +117,10 @@ mod tests {
     fn one_cell_per_line() {
         check(
             "规章\n\n0\n\n1\n规范性文件\n7",
-            vec![row(&["规章"], &["0", "1"]), row(&["规范性文件"], &["7"])],
+            vec![
+                Row::of(&["规章"], &["0", "1"]),
+                Row::of(&["规范性文件"], &["7"]),
+            ],
         );
     }
 
@@ -133,7 +128,10 @@ mod tests {
     fn pipe_separated() {
         check(
             "| 规章 | 0 | | 2 |\n|a|b|",
-            vec![row(&["规章"], &["0", "", "2"]), row(&["a", "b"], &[])],
+            vec![
+                Row::of(&["规章"], &["0", "", "2"]),
+                Row::of(&["a", "b"], &[]),
+            ],
         );
     }
 

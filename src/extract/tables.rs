@@ -26,6 +26,16 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row from text, as tests write it.
+    #[cfg(test)]
+    pub(crate) fn of(labels: &[&str], values: &[&str]) -> Row {
+        Row {
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            values: values.iter().map(|s| s.to_string()).collect(),
+            confidence: None,
+        }
+    }
+
     /// The row with only its last `n` values (labels kept).
     fn tail(&self, n: usize) -> Row {
         let from = self.values.len().saturating_sub(n);
@@ -483,30 +493,22 @@ fn header_unit(header: &str) -> Option<Unit> {
 mod tests {
     use super::*;
 
-    fn row(labels: &[&str], values: &[&str]) -> Row {
-        Row {
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            values: values.iter().map(|s| s.to_string()).collect(),
-            confidence: None,
-        }
-    }
-
     #[test]
     fn a_row_of_blank_cells_is_kept_blank() {
         let t = read(&[
-            row(&["第二十条第（一）项"], &[]),
-            row(
+            Row::of(&["第二十条第（一）项"], &[]),
+            Row::of(
                 &["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
                 &[],
             ),
-            row(&["规章"], &["", "", ""]),
-            row(&["行政规范性文件"], &["1", "2", "3"]),
-            row(&["申请人情况"], &[]),
-            row(
+            Row::of(&["规章"], &["", "", ""]),
+            Row::of(&["行政规范性文件"], &["1", "2", "3"]),
+            Row::of(&["申请人情况"], &[]),
+            Row::of(
                 &["一、本年新收政府信息公开申请数量"],
                 &["", "", "", "", "", "", ""],
             ),
-            row(
+            Row::of(
                 &["二、上年结转政府信息公开申请数量"],
                 &["1", "0", "0", "0", "0", "0", "1"],
             ),
