@@ -13,6 +13,7 @@
 //!
 //! With `--known K`, K URLs of other sources are put in the frontier first,
 //! so that the cost of scheduling can be seen against the frontier's size.
+//! With `--keep DIR`, the archive is made in DIR and kept for a look.
 //!
 //!   cargo build --release && cargo run --release --example bench_crawl -- \
 //!       --hosts 200 --reports 20 --latency-ms 50 --interval-ms 200 [--known 100000]
@@ -35,6 +36,8 @@ struct Args {
     interval_ms: u64,
     known: usize,
     binary: PathBuf,
+    /// Keep the archive here instead of a temporary directory.
+    keep: Option<PathBuf>,
 }
 
 fn args() -> Result<Args, String> {
@@ -45,6 +48,7 @@ fn args() -> Result<Args, String> {
         interval_ms: 200,
         known: 0,
         binary: PathBuf::from("target/release/nianbao"),
+        keep: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +61,7 @@ fn args() -> Result<Args, String> {
             "--interval-ms" => a.interval_ms = n()?,
             "--known" => a.known = n()? as usize,
             "--binary" => a.binary = PathBuf::from(&value),
+            "--keep" => a.keep = Some(PathBuf::from(&value)),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -261,7 +266,7 @@ async fn main() -> Result<(), String> {
     }
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let archive = dir.path().join("archive");
+    let archive = a.keep.clone().unwrap_or_else(|| dir.path().join("archive"));
     if a.known > 0 {
         seed_frontier(&archive, a.known)?;
     }
@@ -318,8 +323,11 @@ async fn main() -> Result<(), String> {
     let mut busiest = 0usize;
     let mut requests = 0usize;
     let mut gaps = Vec::new();
+    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
     for log in &logs {
         let seen = log.lock().map(|l| l.clone()).unwrap_or_default();
+        first = seen.first().copied().into_iter().chain(first).min();
+        last = seen.last().copied().into_iter().chain(last).max();
         busiest = busiest.max(seen.len());
         requests += seen.len();
         gaps.extend(seen.windows(2).map(|w| w[1].duration_since(w[0])));
@@ -349,6 +357,15 @@ async fn main() -> Result<(), String> {
         min_gap,
         rss_kib / 1024,
         status.status.code().unwrap_or(-1)
+    );
+    // Where the wall time went outside the requests: start-up before the
+    // first one, the end of the run (ledger, summary, indexes) after the last.
+    let since = |t: Option<Instant>| t.map_or(0.0, |t| t.duration_since(started).as_secs_f64());
+    println!(
+        "first request at {:.2} s, last at {:.2} s, exit at {:.2} s",
+        since(first),
+        since(last),
+        wall.as_secs_f64()
     );
     Ok(())
 }

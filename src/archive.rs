@@ -12,6 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::extract::{Report, EXTRACTOR_VERSION};
 
+mod figures;
+
 /// The schema, applied to a new archive.
 pub const SCHEMA: &str = include_str!("schema.sql");
 /// The schema version this build reads and writes.
@@ -95,16 +97,12 @@ pub struct Archive {
     dir: PathBuf,
     db_path: PathBuf,
     conn: Connection,
+    ids: figures::Ids,
 }
 
 /// Columns added to the schema after an archive may have been made: added
 /// (empty) when missing, so that an older archive still opens.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
-    ("cells", "note", "TEXT"),
-    ("cells", "ocr", "INTEGER"),
-    ("cells", "ocr_conf", "REAL"),
-    ("reports", "parent_capture", "INTEGER"),
-];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("reports", "parent_capture", "INTEGER")];
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
     for (table, column, kind) in ADDED_COLUMNS {
@@ -162,13 +160,14 @@ impl Archive {
         crate::frontier::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         crate::cookies::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         add_missing_columns(&conn).map_err(sql)?;
-        add_frontier_index(&conn).map_err(sql)?;
+        add_indexes(&conn).map_err(sql)?;
         add_outcomes(&conn).map_err(sql)?;
         crate::ledger::migrate(&conn).map_err(|e| ArchiveError::Migrate(e.to_string()))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             db_path,
             conn,
+            ids: figures::Ids::default(),
         })
     }
 
@@ -262,31 +261,17 @@ impl Archive {
         capture_id: i64,
         reports: &[Report],
     ) -> Result<Vec<i64>, ArchiveError> {
-        let path = self.db_path.clone();
-        let err = |source| ArchiveError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        // A savepoint, so that this is atomic inside a batch of the writer too.
-        let tx = self.conn.savepoint().map_err(err)?;
-        tx.execute(
-            "DELETE FROM cells WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
-            [capture_id],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "DELETE FROM checks WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
-            [capture_id],
-        )
-        .map_err(err)?;
-        tx.execute("DELETE FROM reports WHERE capture_id = ?1", [capture_id])
-            .map_err(err)?;
-        let mut ids = Vec::with_capacity(reports.len());
-        for (ordinal, report) in reports.iter().enumerate() {
-            ids.push(insert_report(&tx, capture_id, ordinal, report).map_err(err)?);
+        let written = replace_in(&mut self.conn, &mut self.ids, capture_id, reports);
+        if written.is_err() {
+            self.ids.forget();
         }
-        tx.commit().map_err(err)?;
-        Ok(ids)
+        written.map_err(|e| self.err(e))
+    }
+
+    /// The transaction holding this connection's batch was rolled back: ids
+    /// of codes and labels written in it are gone.
+    pub fn rolled_back(&mut self) {
+        self.ids.forget();
     }
 
     /// The most recent full (`response`) capture of a URL with a 2xx status
@@ -401,6 +386,34 @@ impl Archive {
     }
 }
 
+/// Replace the derived rows of one capture, inside a savepoint, so that this
+/// is atomic inside a batch of the writer too.
+fn replace_in(
+    conn: &mut Connection,
+    ids: &mut figures::Ids,
+    capture_id: i64,
+    reports: &[Report],
+) -> rusqlite::Result<Vec<i64>> {
+    let tx = conn.savepoint()?;
+    tx.execute(
+        "DELETE FROM cell_values WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
+        [capture_id],
+    )?;
+    tx.execute(
+        "DELETE FROM check_values WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
+        [capture_id],
+    )?;
+    tx.execute("DELETE FROM reports WHERE capture_id = ?1", [capture_id])?;
+    let mut report_ids = Vec::with_capacity(reports.len());
+    for (ordinal, report) in reports.iter().enumerate() {
+        let id = insert_report(&tx, capture_id, ordinal, report)?;
+        figures::insert(&tx, ids, id, report)?;
+        report_ids.push(id);
+    }
+    tx.commit()?;
+    Ok(report_ids)
+}
+
 fn insert_report(
     tx: &Connection,
     capture_id: i64,
@@ -422,39 +435,7 @@ fn insert_report(
             notes
         ],
     )?;
-    let report_id = tx.last_insert_rowid();
-    let mut cell = tx.prepare_cached(
-        "INSERT INTO cells (report_id, table_code, row_code, col_code, raw, value, unit,
-           standard, label, note, ocr, ocr_conf)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    for c in &report.cells {
-        cell.execute(params![
-            report_id,
-            c.table,
-            c.row,
-            c.col,
-            c.raw,
-            c.value,
-            c.unit,
-            c.standard,
-            // No printed label is null, not an empty string, in every export.
-            (!c.label.is_empty()).then_some(&c.label),
-            c.note,
-            c.ocr.then_some(1),
-            c.ocr_conf
-        ])?;
-    }
-    let mut check = tx.prepare_cached(
-        "INSERT INTO checks (report_id, identity, col, holds, left_value, right_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for k in &report.checks {
-        check.execute(params![
-            report_id, k.identity, k.col, k.holds, k.left, k.right
-        ])?;
-    }
-    Ok(report_id)
+    Ok(tx.last_insert_rowid())
 }
 
 /// Bring an archive written by an earlier build of schema version 1 up to
@@ -539,9 +520,13 @@ fn schema_text(start: &str) -> &'static str {
     &rest[..end]
 }
 
-/// The scheduler's per-host index, which an archive made before it lacks.
-fn add_frontier_index(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch("CREATE INDEX IF NOT EXISTS frontier_host ON frontier(host, last_run);")
+/// Indexes an archive made before them lacks: the scheduler's per-host
+/// index, and the per-source index of captures the run summary reads.
+fn add_indexes(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS frontier_host ON frontier(host, last_run);
+         CREATE INDEX IF NOT EXISTS captures_source ON captures(source, id);",
+    )
 }
 
 /// The views of `schema.sql`, in dependency order.
@@ -567,6 +552,7 @@ pub fn schema_statement(head: &str) -> Option<&'static str> {
 /// and idempotently: the `sources` table, the format codes, the views. Writes
 /// nothing when the archive is current, so a current read-only archive opens.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    figures::compact(conn)?;
     let mut steps = String::new();
     let has_sources: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources')",

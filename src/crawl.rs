@@ -147,6 +147,11 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
         config.crawl.warc_max_file_bytes,
         pipeline::warcinfo(&config.fetch.user_agent, robots_note),
     )?;
+    store
+        .warc
+        .lock()
+        .map_err(|_| CrawlError::Pipeline(PipelineError::Poisoned))?
+        .observe(Box::new(crate::export::cdxj::LiveIndex::default()));
     let indexed = recover::index_orphans(&store)?;
     if indexed > 0 {
         tracing::warn!(
@@ -198,6 +203,12 @@ pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, Cra
     let ctx =
         Arc::try_unwrap(ctx).map_err(|_| CrawlError::Task("a visit outlived the run".into()))?;
     let store = ctx.writer.close()?;
+    store
+        .warc
+        .lock()
+        .map_err(|_| CrawlError::Pipeline(PipelineError::Poisoned))?
+        .finish()
+        .map_err(PipelineError::from)?;
     scheduled?;
     let db = lock_db(&store)?;
     let interrupted = crate::interrupt::requested();
@@ -740,9 +751,18 @@ impl Ctx {
     ) -> Result<Added, CrawlError> {
         let opts = self.options(item);
         let had_prior = prior.is_some();
+        // Digest and compress here, so that the archive's one owner only
+        // appends: done there, it alone would bound the crawl.
+        let (prepared, fetched) = match prior {
+            Some(_) => (None, fetched),
+            None => {
+                self.cpu(move || (Some(pipeline::prepare(&fetched)), fetched))
+                    .await?
+            }
+        };
         let (step, fetched) = self
             .store(move |store| {
-                let step = pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts);
+                let step = pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts, prepared);
                 Ok((step, fetched))
             })
             .await?;
@@ -1167,7 +1187,7 @@ impl Ctx {
         let capture = self
             .store(move |store| {
                 Ok(
-                    match pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts)? {
+                    match pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts, None)? {
                         Step::Redirect { capture_id, .. } => capture_id,
                         Step::Final(snapped) => snapped.capture_id(),
                     },

@@ -173,8 +173,8 @@ pub fn classify(a: &Answer<'_>) -> Outcome {
         return Outcome::Other;
     }
     let lower = head.to_ascii_lowercase();
-    let visible = visible_text(head);
-    if visible.chars().count() <= SHORT_TEXT && says_not_found(&visible) {
+    let visible = short_visible_text(head);
+    if visible.as_deref().is_some_and(says_not_found) {
         return Outcome::Soft404;
     }
     if is_redirect_shell(&lower) {
@@ -182,7 +182,10 @@ pub fn classify(a: &Answer<'_>) -> Outcome {
     }
     // A script may be an app shell (gkmlpt) or carry its items (Hanweb):
     // not empty.
-    if visible.trim().is_empty() && !lower.contains("<a ") && !lower.contains("<script") {
+    if visible.as_deref().is_some_and(str::is_empty)
+        && !lower.contains("<a ")
+        && !lower.contains("<script")
+    {
         return Outcome::Empty;
     }
     if link_count(head) >= LISTING_LINKS {
@@ -244,8 +247,8 @@ pub fn challenge_of(status: u16, entity: &[u8]) -> Option<Block> {
 
 fn block_of(status: u16, text: &str) -> Option<Block> {
     let lower = text.to_ascii_lowercase();
-    let visible = visible_text(text);
-    let short = visible.chars().count() <= SHORT_TEXT;
+    let visible = short_visible_text(text);
+    let short = visible.is_some();
     let has_script = lower.contains("<script");
     if lower.contains("__jsl_clearance") || lower.contains("__jsluid") {
         return Some(Block::CookieScript);
@@ -259,9 +262,7 @@ fn block_of(status: u16, text: &str) -> Option<Block> {
     if (lower.contains("$_ts") && lower.contains("$_ts.nsd")) || lower.contains("$_ts=window") {
         return Some(Block::Challenge);
     }
-    if !short {
-        return None;
-    }
+    let visible = visible?;
     const WAF: [&str; 14] = [
         "安全狗",
         "safedog",
@@ -379,11 +380,15 @@ fn prefix(text: &str, max: usize) -> &str {
 }
 
 /// The text a reader sees: tags, scripts, styles and comments left out.
-fn visible_text(html: &str) -> String {
-    let mut out = String::new();
+/// The visible text of a page, whitespace collapsed, when it is short (at
+/// most [`SHORT_TEXT`] characters): block pages, soft 404s and empty pages
+/// are short, and a long page is known to be long after its first screen,
+/// without reading the rest.
+fn short_visible_text(html: &str) -> Option<String> {
+    let mut out = Visible::default();
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
-        out.push_str(rest.get(..lt).unwrap_or_default());
+        out.push(rest.get(..lt).unwrap_or_default())?;
         rest = rest.get(lt..).unwrap_or_default();
         let lower: String = rest
             .chars()
@@ -414,10 +419,42 @@ fn visible_text(html: &str) -> String {
                 rest = "";
             }
         }
-        out.push(' ');
+        out.push(" ")?;
     }
-    out.push_str(rest);
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    out.push(rest)?;
+    Some(out.text.trim_end().to_string())
+}
+
+/// Visible text being collected, whitespace collapsed as it comes.
+#[derive(Default)]
+struct Visible {
+    text: String,
+    chars: usize,
+    /// The last character pushed was whitespace (or nothing was yet).
+    blank: bool,
+}
+
+impl Visible {
+    /// `None` once the text is longer than [`SHORT_TEXT`].
+    fn push(&mut self, piece: &str) -> Option<()> {
+        for c in piece.chars() {
+            if c.is_whitespace() {
+                self.blank = true;
+                continue;
+            }
+            if self.blank && !self.text.is_empty() {
+                self.text.push(' ');
+                self.chars += 1;
+            }
+            self.blank = false;
+            self.text.push(c);
+            self.chars += 1;
+            if self.chars > SHORT_TEXT {
+                return None;
+            }
+        }
+        Some(())
+    }
 }
 
 fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {

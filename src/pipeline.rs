@@ -229,7 +229,7 @@ pub fn archive_fetched(
     opts: &Options,
 ) -> Result<Hop, PipelineError> {
     if let Some(target) = redirect_target(&fetched)? {
-        let capture_id = snapshot_redirect(store, &fetched, &target, opts)?;
+        let capture_id = snapshot_redirect(store, &fetched, &target, opts, None)?;
         return Ok(Hop::Redirect { target, capture_id });
     }
     let hops = vec![fetched.url.clone()];
@@ -247,17 +247,39 @@ pub enum Step {
 
 /// Snapshot and index one exchange, redirect or final, without decoding it:
 /// the crawl's archive writer runs this, and the crawl decodes elsewhere.
+/// `prepared`, when given, is the exchange's records made ready by
+/// [`prepare`] off the writer; it is used when no prior capture is compared
+/// with.
 pub fn snapshot_hop(
     store: &Store,
     fetched: &Fetched,
     prior: Option<&crate::archive::PriorCapture>,
     opts: &Options,
+    prepared: Option<warc::PreparedExchange>,
 ) -> Result<Step, PipelineError> {
     if let Some(target) = redirect_target(fetched)? {
-        let capture_id = snapshot_redirect(store, fetched, &target, opts)?;
+        let capture_id = snapshot_redirect(store, fetched, &target, opts, prepared)?;
         return Ok(Step::Redirect { target, capture_id });
     }
-    snapshot_final(store, fetched, prior, opts).map(Step::Final)
+    snapshot_final(store, fetched, prior, opts, prepared).map(Step::Final)
+}
+
+/// The WARC records of a fetched exchange, digested and compressed: CPU work
+/// for any thread, so that the archive's owner only appends them.
+pub fn prepare(fetched: &Fetched) -> warc::PreparedExchange {
+    warc::prepare_exchange(&exchange_of(fetched))
+}
+
+fn exchange_of(f: &Fetched) -> Exchange<'_> {
+    Exchange {
+        target_uri: f.url.as_str(),
+        date: f.date,
+        ip: f.ip,
+        request_head: &f.request_head,
+        response_head: &f.response_head,
+        body: &f.body,
+        truncated: f.truncated,
+    }
 }
 
 /// Snapshot and index a redirect, with its outcome (a redirect, or a soft
@@ -267,8 +289,9 @@ fn snapshot_redirect(
     fetched: &Fetched,
     target: &Url,
     opts: &Options,
+    prepared: Option<warc::PreparedExchange>,
 ) -> Result<i64, PipelineError> {
-    let capture_id = snapshot(store, fetched, None, opts)?;
+    let capture_id = snapshot(store, fetched, None, opts, prepared)?;
     let kind = outcome::of_exchange(
         &fetched.url,
         fetched.status,
@@ -323,17 +346,19 @@ pub fn snapshot_final(
     fetched: &Fetched,
     prior: Option<&crate::archive::PriorCapture>,
     opts: &Options,
+    prepared: Option<warc::PreparedExchange>,
 ) -> Result<Snapped, PipelineError> {
-    let digest = warc::sha1_digest(&fetched.body);
+    // Digested here only when there is a prior capture to compare with: the
+    // WARC writer digests the payload it writes.
     let unchanged = prior.filter(|p| {
         fetched.status == 304
             || (fetched.truncated.is_none()
                 && (200..300).contains(&fetched.status)
-                && p.payload_digest == digest)
+                && p.payload_digest == warc::sha1_digest(&fetched.body))
     });
     Ok(match unchanged {
         Some(prior) => {
-            let capture_id = snapshot(store, fetched, Some(prior), opts)?;
+            let capture_id = snapshot(store, fetched, Some(prior), opts, None)?;
             // The same payload is what it was when first archived.
             let db = lock(store)?;
             let kind = db
@@ -344,7 +369,7 @@ pub fn snapshot_final(
             Snapped::Revisit { capture_id }
         }
         None => Snapped::Response {
-            capture_id: snapshot(store, fetched, None, opts)?,
+            capture_id: snapshot(store, fetched, None, opts, prepared)?,
         },
     })
 }
@@ -410,7 +435,7 @@ fn finish(
     hops: Vec<Url>,
 ) -> Result<Archived, PipelineError> {
     let content_type = fetched.header("content-type");
-    let capture_id = match snapshot_final(store, &fetched, prior.as_ref(), opts)? {
+    let capture_id = match snapshot_final(store, &fetched, prior.as_ref(), opts, None)? {
         Snapped::Revisit { capture_id } => {
             return Ok(Archived {
                 final_url: fetched.url.clone(),
@@ -610,6 +635,7 @@ fn snapshot(
     f: &Fetched,
     prior: Option<&crate::archive::PriorCapture>,
     opts: &Options,
+    prepared: Option<warc::PreparedExchange>,
 ) -> Result<i64, PipelineError> {
     let target_uri = f.url.as_str();
     let mut warc = store.warc.lock().map_err(|_| PipelineError::Poisoned)?;
@@ -643,15 +669,10 @@ fn snapshot(
             (loc, p.payload_digest.clone(), "revisit", Some(p.id))
         }
         None => {
-            let written = warc.write_exchange(&Exchange {
-                target_uri,
-                date: f.date,
-                ip: f.ip,
-                request_head: &f.request_head,
-                response_head: &f.response_head,
-                body: &f.body,
-                truncated: f.truncated,
-            })?;
+            let written = match prepared {
+                Some(ready) => warc.append_exchange(ready)?,
+                None => warc.write_exchange(&exchange_of(f))?,
+            };
             (written.response, written.payload_digest, "response", None)
         }
     };

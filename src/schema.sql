@@ -36,6 +36,8 @@ CREATE TABLE captures (
 CREATE INDEX captures_url ON captures(url, fetched_at);
 CREATE INDEX captures_digest ON captures(payload_digest);
 CREATE INDEX captures_record ON captures(warc_record_id);
+-- A run's summary counts each source's captures of that run.
+CREATE INDEX captures_source ON captures(source, id);
 
 -- One row per file imported from a web archive made by others (`nianbao
 -- import`): a WARC or ARC file, a WACZ package, or a WARC inside a WACZ.
@@ -74,33 +76,141 @@ CREATE TABLE reports (
     UNIQUE (capture_id, ordinal)
 );
 
--- One row per figure, named by the codes of TABLES.md.
-CREATE TABLE cells (
-    report_id  INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+-- Figures and identity results are stored compactly: a report holds about
+-- 200 figures and 40 checks whose codes and printed labels repeat from report
+-- to report, so each code and label is stored once (`cell_codes`, `labels`,
+-- `check_codes`) and a figure row holds small integers, keyed by its report
+-- and its place in the report (no rowid, no second index). The views `cells`
+-- and `checks` give them back as one row per figure and per check, with
+-- every code as text; they take INSERT, UPDATE and DELETE like tables.
+
+-- A (table, row, column) code of TABLES.md, once.
+CREATE TABLE cell_codes (
+    id         INTEGER PRIMARY KEY,
     table_code TEXT NOT NULL,  -- proactive | requests | appeals | headline
     row_code   TEXT NOT NULL,
     col_code   TEXT NOT NULL,
-    raw        TEXT NOT NULL,  -- as printed
-    value      REAL,           -- NULL when blank, a dash, or unreadable
-    unit       TEXT,           -- yuan | wan_yuan | unknown on money cells
-    standard   INTEGER NOT NULL DEFAULT 1, -- 0: a row the national format lacks (nonstandard.N)
-    label      TEXT,           -- the row label as printed
-    note       TEXT,           -- how the cell was placed when not by its own label
-    ocr        INTEGER,        -- 1: read from a scan by OCR; NULL otherwise
-    ocr_conf   REAL            -- OCR's confidence (0-100); NULL for a blank cell or no OCR
+    UNIQUE (table_code, row_code, col_code)
 );
-CREATE INDEX cells_report ON cells(report_id, table_code, row_code, col_code);
 
--- One row per identity result (TABLES.md, "Identities").
-CREATE TABLE checks (
-    report_id   INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
-    identity    TEXT NOT NULL,
-    col         TEXT NOT NULL,
-    holds       INTEGER,       -- 1 holds, 0 broken, NULL not checkable
-    left_value  REAL,
-    right_value REAL
+-- A row label as printed, once.
+CREATE TABLE labels (
+    id    INTEGER PRIMARY KEY,
+    label TEXT NOT NULL UNIQUE
 );
-CREATE INDEX checks_report ON checks(report_id);
+
+-- One row per figure, named by the codes of TABLES.md (read it as `cells`).
+CREATE TABLE cell_values (
+    report_id  INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    ord        INTEGER NOT NULL,  -- its place among the report's figures, as extracted
+    code       INTEGER NOT NULL REFERENCES cell_codes(id),
+    raw        TEXT NOT NULL,     -- as printed
+    value      REAL,              -- NULL when blank, a dash, or unreadable
+    unit       TEXT,              -- yuan | wan_yuan | unknown on money cells
+    standard   INTEGER NOT NULL DEFAULT 1, -- 0: a row the national format lacks (nonstandard.N)
+    label      INTEGER REFERENCES labels(id), -- the row label as printed
+    note       TEXT,              -- how the cell was placed when not by its own label
+    ocr        INTEGER,           -- 1: read from a scan by OCR; NULL otherwise
+    ocr_conf   REAL,              -- OCR's confidence (0-100); NULL for a blank cell or no OCR
+    PRIMARY KEY (report_id, ord)
+) WITHOUT ROWID;
+
+-- An identity and the column it was checked in, once.
+CREATE TABLE check_codes (
+    id       INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL,
+    col      TEXT NOT NULL,
+    UNIQUE (identity, col)
+);
+
+-- One row per identity result (TABLES.md, "Identities"; read it as `checks`).
+CREATE TABLE check_values (
+    report_id   INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    ord         INTEGER NOT NULL, -- its place among the report's checks
+    code        INTEGER NOT NULL REFERENCES check_codes(id),
+    holds       INTEGER,          -- 1 holds, 0 broken, NULL not checkable
+    left_value  REAL,
+    right_value REAL,
+    PRIMARY KEY (report_id, ord)
+) WITHOUT ROWID;
+
+-- The views over them, and what makes them writable.
+
+-- One row per figure, every code as text. (Outer joins on unique keys, which
+-- SQLite leaves out when a query reads no code: counting figures reads one
+-- table.)
+CREATE VIEW cells AS
+SELECT v.report_id, c.table_code, c.row_code, c.col_code, v.raw, v.value, v.unit,
+       v.standard, l.label, v.note, v.ocr, v.ocr_conf, v.ord
+FROM cell_values v
+LEFT JOIN cell_codes c ON c.id = v.code
+LEFT JOIN labels l ON l.id = v.label;
+
+CREATE TRIGGER cells_insert INSTEAD OF INSERT ON cells
+BEGIN
+    INSERT OR IGNORE INTO cell_codes (table_code, row_code, col_code)
+    VALUES (NEW.table_code, NEW.row_code, NEW.col_code);
+    INSERT OR IGNORE INTO labels (label) SELECT NEW.label WHERE NEW.label IS NOT NULL;
+    INSERT INTO cell_values (report_id, ord, code, raw, value, unit, standard, label, note,
+                             ocr, ocr_conf)
+    VALUES (NEW.report_id,
+            COALESCE(NEW.ord, (SELECT COALESCE(MAX(ord) + 1, 0) FROM cell_values
+                               WHERE report_id = NEW.report_id)),
+            (SELECT id FROM cell_codes WHERE table_code = NEW.table_code
+               AND row_code = NEW.row_code AND col_code = NEW.col_code),
+            NEW.raw, NEW.value, NEW.unit, COALESCE(NEW.standard, 1),
+            (SELECT id FROM labels WHERE label = NEW.label), NEW.note, NEW.ocr, NEW.ocr_conf);
+END;
+
+CREATE TRIGGER cells_update INSTEAD OF UPDATE ON cells
+BEGIN
+    INSERT OR IGNORE INTO cell_codes (table_code, row_code, col_code)
+    VALUES (NEW.table_code, NEW.row_code, NEW.col_code);
+    INSERT OR IGNORE INTO labels (label) SELECT NEW.label WHERE NEW.label IS NOT NULL;
+    UPDATE cell_values
+    SET code = (SELECT id FROM cell_codes WHERE table_code = NEW.table_code
+                  AND row_code = NEW.row_code AND col_code = NEW.col_code),
+        raw = NEW.raw, value = NEW.value, unit = NEW.unit, standard = NEW.standard,
+        label = (SELECT id FROM labels WHERE label = NEW.label), note = NEW.note,
+        ocr = NEW.ocr, ocr_conf = NEW.ocr_conf
+    WHERE report_id = OLD.report_id AND ord = OLD.ord;
+END;
+
+CREATE TRIGGER cells_delete INSTEAD OF DELETE ON cells
+BEGIN
+    DELETE FROM cell_values WHERE report_id = OLD.report_id AND ord = OLD.ord;
+END;
+
+-- One row per identity result, identity and column as text.
+CREATE VIEW checks AS
+SELECT v.report_id, c.identity, c.col, v.holds, v.left_value, v.right_value, v.ord
+FROM check_values v
+LEFT JOIN check_codes c ON c.id = v.code;
+
+CREATE TRIGGER checks_insert INSTEAD OF INSERT ON checks
+BEGIN
+    INSERT OR IGNORE INTO check_codes (identity, col) VALUES (NEW.identity, NEW.col);
+    INSERT INTO check_values (report_id, ord, code, holds, left_value, right_value)
+    VALUES (NEW.report_id,
+            COALESCE(NEW.ord, (SELECT COALESCE(MAX(ord) + 1, 0) FROM check_values
+                               WHERE report_id = NEW.report_id)),
+            (SELECT id FROM check_codes WHERE identity = NEW.identity AND col = NEW.col),
+            NEW.holds, NEW.left_value, NEW.right_value);
+END;
+
+CREATE TRIGGER checks_update INSTEAD OF UPDATE ON checks
+BEGIN
+    INSERT OR IGNORE INTO check_codes (identity, col) VALUES (NEW.identity, NEW.col);
+    UPDATE check_values
+    SET code = (SELECT id FROM check_codes WHERE identity = NEW.identity AND col = NEW.col),
+        holds = NEW.holds, left_value = NEW.left_value, right_value = NEW.right_value
+    WHERE report_id = OLD.report_id AND ord = OLD.ord;
+END;
+
+CREATE TRIGGER checks_delete INSTEAD OF DELETE ON checks
+BEGIN
+    DELETE FROM check_values WHERE report_id = OLD.report_id AND ord = OLD.ord;
+END;
 
 -- A failed attempt at a URL: no snapshot, but the outcome is data.
 CREATE TABLE failures (
@@ -185,11 +295,11 @@ SELECT r.id AS report_id, r.capture_id, r.ordinal, r.title, r.agency, k.source,
 FROM reports r
 JOIN captures k ON k.id = r.capture_id
 LEFT JOIN sources src ON src.name = k.source
-LEFT JOIN (SELECT report_id, COUNT(*) AS cells FROM cells GROUP BY report_id) n
+LEFT JOIN (SELECT report_id, COUNT(*) AS cells FROM cell_values GROUP BY report_id) n
        ON n.report_id = r.id
 LEFT JOIN (SELECT report_id, SUM(holds = 1) AS held, SUM(holds = 0) AS broken,
                   SUM(holds IS NULL) AS uncheckable
-           FROM checks GROUP BY report_id) s
+           FROM check_values GROUP BY report_id) s
        ON s.report_id = r.id;
 
 -- Every figure with its report and provenance.

@@ -92,6 +92,17 @@ pub struct Written {
     pub payload_digest: String,
 }
 
+/// Told of each record a writer has written whole and of each file it has
+/// finished with: what keeps an index of the files as they are written, so
+/// that nothing has to read them back.
+pub trait Observer: Send {
+    /// `record.block` holds the head of the block only (its HTTP head, if
+    /// any), not the payload.
+    fn written(&mut self, file: &str, record: &Record, offset: u64, length: u64);
+    /// No record will be added to the file at `path`.
+    fn finished(&mut self, path: &Path);
+}
+
 /// Appends records to `.warc.gz` files in one directory.
 pub struct WarcWriter {
     dir: PathBuf,
@@ -105,6 +116,7 @@ pub struct WarcWriter {
     /// Records written since the last sync.
     dirty: bool,
     damage: Vec<Damage>,
+    observer: Option<Box<dyn Observer>>,
 }
 
 /// A damaged region of a WARC file, left in place and skipped.
@@ -177,7 +189,26 @@ impl WarcWriter {
             sync_each: true,
             dirty: false,
             damage,
+            observer: None,
         })
+    }
+
+    /// Tell `observer` of every record written from now on.
+    pub fn observe(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(observer);
+    }
+
+    /// Done writing: the current file is finished (records synced first).
+    pub fn finish(&mut self) -> Result<(), WarcError> {
+        self.sync()?;
+        self.close_file();
+        Ok(())
+    }
+
+    fn close_file(&mut self) {
+        if let (Some(open), Some(observer)) = (self.current.take(), self.observer.as_mut()) {
+            observer.finished(&self.dir.join(&open.name));
+        }
     }
 
     /// Leave syncing to `sync`: records are durable only after it returns.
@@ -212,45 +243,17 @@ impl WarcWriter {
 
     /// Write the `request` and `response` records of one exchange.
     pub fn write_exchange(&mut self, ex: &Exchange<'_>) -> Result<Written, WarcError> {
-        let payload_digest = sha1_digest(ex.body);
-        let response_id = new_record_id();
-        let request_id = new_record_id();
-        let date = warc_date(ex.date);
+        self.append_exchange(prepare_exchange(ex))
+    }
 
-        let mut block = ex.response_head.to_vec();
-        block.extend_from_slice(ex.body);
-        let mut headers = vec![
-            ("WARC-Type", "response".to_string()),
-            ("WARC-Record-ID", response_id.clone()),
-            ("WARC-Date", date.clone()),
-            ("WARC-Target-URI", ex.target_uri.to_string()),
-            ("Content-Type", "application/http; msgtype=response".into()),
-            ("WARC-Payload-Digest", payload_digest.clone()),
-        ];
-        if let Some(ip) = ex.ip {
-            headers.push(("WARC-IP-Address", ip.to_string()));
-        }
-        if let Some(why) = ex.truncated {
-            headers.push(("WARC-Truncated", why.to_string()));
-        }
-        let response = self.write_record(&headers, &block)?;
-
-        let mut headers = vec![
-            ("WARC-Type", "request".to_string()),
-            ("WARC-Record-ID", request_id),
-            ("WARC-Date", date),
-            ("WARC-Target-URI", ex.target_uri.to_string()),
-            ("WARC-Concurrent-To", response_id),
-            ("Content-Type", "application/http; msgtype=request".into()),
-        ];
-        if let Some(ip) = ex.ip {
-            headers.push(("WARC-IP-Address", ip.to_string()));
-        }
-        let request = self.write_record(&headers, ex.request_head)?;
+    /// Append the records of an exchange made ready by [`prepare_exchange`].
+    pub fn append_exchange(&mut self, ex: PreparedExchange) -> Result<Written, WarcError> {
+        let response = self.append(ex.response)?;
+        let request = self.append(ex.request)?;
         Ok(Written {
             response,
             request,
-            payload_digest,
+            payload_digest: ex.payload_digest,
         })
     }
 
@@ -295,12 +298,16 @@ impl WarcWriter {
         headers: &[(&str, String)],
         block: &[u8],
     ) -> Result<Location, WarcError> {
-        let record_id = headers
-            .iter()
-            .find(|(k, _)| *k == "WARC-Record-ID")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let member = gzip_member(&record_bytes(headers, block));
+        self.append(prepare_record(headers, &[block]))
+    }
+
+    fn append(&mut self, record: PreparedRecord) -> Result<Location, WarcError> {
+        let record_id = record
+            .head
+            .header("WARC-Record-ID")
+            .unwrap_or_default()
+            .to_string();
+        let member = record.member;
         let max = self.max_file_bytes;
         if self
             .current
@@ -309,7 +316,7 @@ impl WarcWriter {
         {
             // A file is closed only once its records are durable.
             self.sync()?;
-            self.current = None;
+            self.close_file();
         }
         if self.current.is_none() {
             self.start_file()?;
@@ -342,12 +349,16 @@ impl WarcWriter {
         }
         open.len += member.len() as u64;
         self.dirty = !sync_each;
-        Ok(Location {
+        let location = Location {
             file: open.name.clone(),
             offset,
             length: member.len() as u64,
             record_id,
-        })
+        };
+        if let Some(observer) = self.observer.as_mut() {
+            observer.written(&location.file, &record.head, offset, location.length);
+        }
+        Ok(location)
     }
 
     fn start_file(&mut self) -> Result<(), WarcError> {
@@ -389,27 +400,102 @@ impl WarcWriter {
     }
 }
 
-fn record_bytes(headers: &[(&str, String)], block: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(block.len() + 512);
-    out.extend_from_slice(b"WARC/1.1\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    out.extend_from_slice(format!("Content-Length: {}\r\n", block.len()).as_bytes());
-    out.extend_from_slice(format!("WARC-Block-Digest: {}\r\n\r\n", sha1_digest(block)).as_bytes());
-    out.extend_from_slice(block);
-    out.extend_from_slice(b"\r\n\r\n");
-    out
+/// The records of one exchange made ready to append: digested and
+/// compressed, which is nearly all the cost of writing them, so that this can
+/// run on any thread while the files' one owner only appends.
+pub struct PreparedExchange {
+    response: PreparedRecord,
+    request: PreparedRecord,
+    payload_digest: String,
 }
 
-fn gzip_member(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 3 + 64),
-        Compression::fast(),
-    );
+/// One record as its gzip member, with what an [`Observer`] is told of it.
+struct PreparedRecord {
+    member: Vec<u8>,
+    /// The record's headers, and the head of its block only.
+    head: Record,
+}
+
+/// Digest and compress the `response` and `request` records of an exchange.
+pub fn prepare_exchange(ex: &Exchange<'_>) -> PreparedExchange {
+    let payload_digest = sha1_digest(ex.body);
+    let response_id = new_record_id();
+    let request_id = new_record_id();
+    let date = warc_date(ex.date);
+
+    let mut headers = vec![
+        ("WARC-Type", "response".to_string()),
+        ("WARC-Record-ID", response_id.clone()),
+        ("WARC-Date", date.clone()),
+        ("WARC-Target-URI", ex.target_uri.to_string()),
+        ("Content-Type", "application/http; msgtype=response".into()),
+        ("WARC-Payload-Digest", payload_digest.clone()),
+    ];
+    if let Some(ip) = ex.ip {
+        headers.push(("WARC-IP-Address", ip.to_string()));
+    }
+    if let Some(why) = ex.truncated {
+        headers.push(("WARC-Truncated", why.to_string()));
+    }
+    let response = prepare_record(&headers, &[ex.response_head, ex.body]);
+
+    let mut headers = vec![
+        ("WARC-Type", "request".to_string()),
+        ("WARC-Record-ID", request_id),
+        ("WARC-Date", date),
+        ("WARC-Target-URI", ex.target_uri.to_string()),
+        ("WARC-Concurrent-To", response_id),
+        ("Content-Type", "application/http; msgtype=request".into()),
+    ];
+    if let Some(ip) = ex.ip {
+        headers.push(("WARC-IP-Address", ip.to_string()));
+    }
+    let request = prepare_record(&headers, &[ex.request_head]);
+    PreparedExchange {
+        response,
+        request,
+        payload_digest,
+    }
+}
+
+/// A record whose block is `parts` one after the other, as its gzip member:
+/// written straight into the compressor, never copied whole.
+fn prepare_record(headers: &[(&str, String)], parts: &[&[u8]]) -> PreparedRecord {
+    let length: usize = parts.iter().map(|p| p.len()).sum();
+    let mut digest = Sha1::new();
+    for part in parts {
+        digest.update(part);
+    }
+    let mut head = String::with_capacity(512);
+    head.push_str("WARC/1.1\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {length}\r\n"));
+    head.push_str(&format!(
+        "WARC-Block-Digest: sha1:{}\r\n\r\n",
+        BASE32.encode(&digest.finalize())
+    ));
+    let mut enc = GzEncoder::new(Vec::with_capacity(length / 3 + 512), Compression::fast());
     // Writing into a Vec cannot fail.
-    let _ = enc.write_all(bytes);
-    enc.finish().unwrap_or_default()
+    let _ = enc.write_all(head.as_bytes());
+    for part in parts {
+        let _ = enc.write_all(part);
+    }
+    let _ = enc.write_all(b"\r\n\r\n");
+    PreparedRecord {
+        member: enc.finish().unwrap_or_default(),
+        head: Record {
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            block: parts
+                .first()
+                .map(|p| split_head(p).0.to_vec())
+                .unwrap_or_default(),
+        },
+    }
 }
 
 /// All `.warc.gz` files of a directory, oldest name first.

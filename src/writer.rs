@@ -142,21 +142,23 @@ fn commit(store: &Store) -> Result<(), WriterError> {
         .lock()
         .map_err(|_| WriterError::Commit("WARC writer poisoned".into()))
         .and_then(|mut w| w.sync().map_err(|e| WriterError::Commit(e.to_string())));
-    let db = store
+    let mut db = store
         .db
         .lock()
         .map_err(|_| WriterError::Commit("archive database poisoned".into()))?;
     if db.conn().is_autocommit() {
         return synced;
     }
-    match synced {
-        Ok(()) => db
-            .conn()
+    let committed = synced.and_then(|()| {
+        db.conn()
             .execute_batch("COMMIT")
-            .map_err(|e| WriterError::Commit(e.to_string())),
-        Err(e) => {
+            .map_err(|e| WriterError::Commit(e.to_string()))
+    });
+    if committed.is_err() {
+        if !db.conn().is_autocommit() {
             let _ = db.conn().execute_batch("ROLLBACK");
-            Err(e)
         }
+        db.rolled_back();
     }
+    committed
 }

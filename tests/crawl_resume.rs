@@ -186,6 +186,13 @@ async fn killed_run_resumes_without_duplicates() {
             "{}: stale or missing",
             cdxj.display()
         );
+        // Kept as the records were written, it is the index read from the file.
+        assert_eq!(
+            lines,
+            nianbao::export::cdxj::index_lines(&file).unwrap().concat(),
+            "{}",
+            cdxj.display()
+        );
     }
 }
 

@@ -970,7 +970,7 @@ async fn an_archive_without_the_views_is_exported_through_temporary_ones() {
     let conn = Connection::open(built.dir.join("nianbao.sqlite")).unwrap();
     let views: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'",
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view' AND substr(name, 1, 2) = 'v_'",
             [],
             |r| r.get(0),
         )
@@ -1338,4 +1338,66 @@ async fn wacz_packages_the_warc_records_index_and_report_pages() {
     assert!(lines
         .iter()
         .all(|l| l.contains("\"filename\": \"data.warc.gz\"")));
+}
+
+/// Put an archive's figures and checks back as an earlier nianbao stored
+/// them: `cells` and `checks` as tables of text codes, in extraction order.
+fn to_table_layout(conn: &Connection) {
+    // Its views read the tables.
+    let v_reports = nianbao::archive::schema_statement("CREATE VIEW v_reports AS")
+        .unwrap()
+        .replace("FROM cell_values", "FROM cells")
+        .replace("FROM check_values", "FROM checks");
+    conn.execute_batch(
+        "DROP VIEW v_checks; DROP VIEW v_cells; DROP VIEW v_reports;
+         CREATE TABLE old_cells AS
+           SELECT report_id, table_code, row_code, col_code, raw, value, unit, standard, label,
+                  note, ocr, ocr_conf FROM cells ORDER BY report_id, ord;
+         CREATE TABLE old_checks AS
+           SELECT report_id, identity, col, holds, left_value, right_value
+           FROM checks ORDER BY report_id, ord;
+         DROP VIEW cells; DROP VIEW checks;
+         DROP TABLE cell_values; DROP TABLE check_values;
+         DROP TABLE cell_codes; DROP TABLE labels; DROP TABLE check_codes;
+         ALTER TABLE old_cells RENAME TO cells; ALTER TABLE old_checks RENAME TO checks;
+         CREATE INDEX cells_report ON cells(report_id, table_code, row_code, col_code);
+         CREATE INDEX checks_report ON checks(report_id);",
+    )
+    .unwrap();
+    conn.execute_batch(&v_reports).unwrap();
+    for view in ["v_cells", "v_checks"] {
+        let create = format!("CREATE VIEW {view} AS");
+        conn.execute_batch(nianbao::archive::schema_statement(&create).unwrap())
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn figures_stored_as_tables_by_an_earlier_nianbao_are_moved_and_read_alike() {
+    let built = build_archive().await;
+    let before = built.dir.parent().unwrap().join("out-compact");
+    export::export(&options(&built, &before, OutputFormat::Csv)).unwrap();
+    let db = built.dir.join("nianbao.sqlite");
+    to_table_layout(&Connection::open(&db).unwrap());
+
+    let after = built.dir.parent().unwrap().join("out-moved");
+    export::export(&options(&built, &after, OutputFormat::Csv)).unwrap();
+    let kind = |name: &str| -> String {
+        Connection::open(&db)
+            .unwrap()
+            .query_row(
+                "SELECT type FROM sqlite_master WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(kind("cells"), "view", "the figures were moved");
+    assert_eq!(kind("checks"), "view");
+    assert_eq!(kind("cell_values"), "table");
+    for file in ["cells.csv", "checks.csv", "reports.csv"] {
+        let old = read_csv(&before.join(file));
+        assert!(!old.is_empty(), "{file}");
+        assert_eq!(old, read_csv(&after.join(file)), "{file} after the move");
+    }
 }

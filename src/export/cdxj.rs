@@ -86,6 +86,31 @@ fn write_atomically(target: &Path, lines: &[String]) -> Result<(), ExportError> 
     std::fs::rename(&tmp, target).map_err(io(target))
 }
 
+/// The index of the files a crawl writes, kept as their records are written
+/// and written beside each file when it is finished: no file is read back.
+/// A file a crash left unfinished has no index newer than itself, and
+/// [`index_dir`] makes it from the file.
+#[derive(Default)]
+pub struct LiveIndex {
+    lines: Vec<String>,
+}
+
+impl warc::Observer for LiveIndex {
+    fn written(&mut self, file: &str, record: &Record, offset: u64, length: u64) {
+        self.lines.extend(index_line(record, offset, length, file));
+    }
+
+    fn finished(&mut self, path: &Path) {
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.sort();
+        lines.dedup();
+        match write_atomically(&index_path(path), &lines) {
+            Ok(()) => tracing::debug!(file = %path.display(), lines = lines.len(), "CDXJ written"),
+            Err(e) => tracing::warn!(error = %e, "the CDXJ index will be made from the file"),
+        }
+    }
+}
+
 /// The sorted, de-duplicated index lines of one WARC file, each ending in `\n`.
 pub fn index_lines(path: &Path) -> Result<Vec<String>, ExportError> {
     let filename = path

@@ -192,6 +192,25 @@ impl Reader {
     }
 
     fn ensure_views(&self) -> Result<(), ExportError> {
+        // A copy that could not be upgraded keeps figures and checks in
+        // tables of their own: read them in their order, as `ord`.
+        for name in ["cells", "checks"] {
+            let table: bool = self
+                .conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.sql(e))?;
+            if table {
+                self.conn
+                    .execute_batch(&format!(
+                        "CREATE TEMP VIEW {name} AS SELECT *, rowid AS ord FROM main.{name}"
+                    ))
+                    .map_err(|e| self.sql(e))?;
+            }
+        }
         for name in VIEWS {
             let present: bool = self
                 .conn
@@ -334,7 +353,7 @@ impl Reader {
         let sql = format!(
             "SELECT report_id, table_code, row_code, col_code, value, raw, unit,
                     standard, label, {}note, COALESCE({}ocr, 0), {}ocr_conf
-             FROM cells ORDER BY report_id, rowid",
+             FROM cells ORDER BY report_id, ord",
             column("note")?,
             column("ocr")?,
             column("ocr_conf")?
@@ -365,7 +384,7 @@ impl Reader {
         visit: impl FnMut(CheckRow) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
         let sql = "SELECT report_id, identity, col, holds, left_value, right_value
-                   FROM checks ORDER BY report_id, rowid";
+                   FROM checks ORDER BY report_id, ord";
         let map = |r: &rusqlite::Row<'_>| {
             Ok(CheckRow {
                 report_id: r.get(0)?,

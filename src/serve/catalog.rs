@@ -216,7 +216,7 @@ pub struct Cell {
 pub fn cells(conn: &Connection, report_id: i64) -> Result<Vec<Cell>, ServeError> {
     let mut stmt = conn.prepare(
         "SELECT table_code, row_code, col_code, value, raw, unit, standard, label
-         FROM cells WHERE report_id = ?1 ORDER BY rowid",
+         FROM cells WHERE report_id = ?1 ORDER BY ord",
     )?;
     let rows = stmt
         .query_map([report_id], |r| {
@@ -248,7 +248,7 @@ pub struct Check {
 pub fn checks(conn: &Connection, report_id: i64) -> Result<Vec<Check>, ServeError> {
     let mut stmt = conn.prepare(
         "SELECT identity, col, holds, left_value, right_value FROM checks
-         WHERE report_id = ?1 ORDER BY rowid",
+         WHERE report_id = ?1 ORDER BY ord",
     )?;
     let rows = stmt
         .query_map([report_id], |r| {
