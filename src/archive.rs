@@ -171,6 +171,10 @@ impl Archive {
         })
     }
 
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -657,22 +661,47 @@ const DAMAGE_TABLE: &str = "CREATE TABLE IF NOT EXISTS damage (
     urls        TEXT NOT NULL DEFAULT '[]'
 );";
 
+/// How long opening an archive spends checking its database: a check of the
+/// whole file grows with the archive (seconds at gigabytes), and every start
+/// would pay it. `nianbao verify` checks the whole file.
+pub const OPEN_CHECK_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Refuse a damaged database before anything is written to it: SQLite's
 /// `quick_check` (structure of every page and index, without the full
-/// cross-check of `integrity_check`).
+/// cross-check of `integrity_check`), of as much of the file as the opening
+/// budget allows, from its first pages on.
 fn check_integrity(conn: &Connection, path: &Path) -> Result<(), ArchiveError> {
+    check_database(conn, path, Some(OPEN_CHECK_BUDGET))
+}
+
+/// `quick_check` of the database, stopped after `budget` if one is given (a
+/// check stopped finds nothing wrong in what it read).
+pub fn check_database(
+    conn: &Connection,
+    path: &Path,
+    budget: Option<std::time::Duration>,
+) -> Result<(), ArchiveError> {
     let corrupt = |detail: String| ArchiveError::Corrupt {
         path: path.to_path_buf(),
         detail,
     };
+    if let Some(budget) = budget {
+        let started = std::time::Instant::now();
+        conn.progress_handler(10_000, Some(move || started.elapsed() > budget));
+    }
     let found: rusqlite::Result<Vec<String>> =
         conn.prepare("PRAGMA quick_check(5)").and_then(|mut stmt| {
             stmt.query_map([], |r| r.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()
         });
+    conn.progress_handler(0, None::<fn() -> bool>);
     match found {
         Ok(lines) if lines.iter().all(|l| l == "ok") => Ok(()),
         Ok(lines) => Err(corrupt(lines.join("; "))),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) => {
+            tracing::debug!("the database was checked as far as the opening budget allows");
+            Ok(())
+        }
         Err(e) => match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                 Err(ArchiveError::Sqlite {

@@ -157,11 +157,15 @@ impl Verified {
     }
 }
 
-/// Check every record's digests, every damaged or torn region, and every
-/// index row against the record it points at. Reads only.
+/// Check the whole database file, every record's digests, every damaged or
+/// torn region, and every index row against the record it points at. Reads
+/// only.
 pub fn verify(db: &Archive) -> Result<Verified, IntegrityError> {
     let dir = db.warc_dir();
     let mut out = Verified::default();
+    if let Err(e) = crate::archive::check_database(db.conn(), db.db_path(), None) {
+        out.problems.push(e.to_string());
+    }
     let mut starts: HashMap<String, HashMap<u64, u64>> = HashMap::new();
     for path in warc::warc_files(&dir)? {
         out.files += 1;

@@ -37,18 +37,15 @@ pub(super) struct CapturedPage {
 pub(super) fn index_orphans(store: &Store) -> Result<usize, CrawlError> {
     let dir = lock_db(store)?.warc_dir();
     let mut indexed = 0;
+    // One pass over the captures for every file's indexed end.
+    let known = crate::integrity::known_ends(&*lock_db(store)?).map_err(|e| match e {
+        crate::integrity::IntegrityError::Sqlite(e) => frontier_err(e),
+        other => CrawlError::Task(other.to_string()),
+    })?;
     for path in warc::warc_files(&dir).map_err(PipelineError::from)? {
         let name = file_name(&path);
-        let known_end: i64 = lock_db(store)?
-            .conn()
-            .query_row(
-                "SELECT COALESCE(MAX(warc_offset + warc_length), 0) FROM captures WHERE warc_file = ?1",
-                [&name],
-                |r| r.get(0),
-            )
-            .map_err(frontier_err)?;
-        let members =
-            warc::members_from(&path, known_end.max(0) as u64).map_err(PipelineError::from)?;
+        let known_end = known.get(&name).copied().unwrap_or(0);
+        let members = warc::members_from(&path, known_end).map_err(PipelineError::from)?;
         for (offset, length) in members.spans {
             let record = warc::read_record(&path, offset).map_err(PipelineError::from)?;
             if index_record(store, &name, offset, length, &record)? {

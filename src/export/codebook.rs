@@ -44,17 +44,17 @@ pub fn columns() -> Vec<super::table::Column> {
     ])
 }
 
-fn codebook_row(e: &CodeEntry) -> Vec<Value> {
+fn codebook_row(e: &CodeEntry) -> Vec<Value<'_>> {
     vec![
         e.table.into(),
         e.row.into(),
         e.col.into(),
-        format!("{}.{}", e.row, e.col).as_str().into(),
+        Value::Text(format!("{}.{}", e.row, e.col).into()),
         e.label_zh.as_str().into(),
         e.row_zh.as_str().into(),
         e.col_zh.as_str().into(),
         e.label_en.as_str().into(),
-        formats(e).as_str().into(),
+        Value::Text(formats(e).into()),
         e.unit.into(),
     ]
 }

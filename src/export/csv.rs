@@ -2,6 +2,7 @@
 //! `excel`, a byte-order mark first, which is what makes Excel read the file
 //! as UTF-8 instead of the local code page and show the Chinese.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -51,8 +52,8 @@ impl CsvSink {
 }
 
 /// The text of one field; empty for null.
-pub fn field(value: &Value) -> String {
-    match value {
+pub fn field<'v>(value: &'v Value<'_>) -> Cow<'v, str> {
+    Cow::Owned(match value {
         Value::Null => String::new(),
         Value::Int(v) => v.to_string(),
         // Shortest form that reads back to the same number, always with a
@@ -66,15 +67,18 @@ pub fn field(value: &Value) -> String {
             }
         }
         Value::Float(_) => String::new(),
-        Value::Text(v) => v.clone(),
+        Value::Text(v) => return Cow::Borrowed(v),
         Value::Bool(v) => v.to_string(),
         Value::Time(v) => iso_time(*v),
-    }
+    })
 }
 
 impl Sink for CsvSink {
-    fn write(&mut self, row: &[Value]) -> Result<(), ExportError> {
-        let result = self.writer.write_record(row.iter().map(field));
+    fn write(&mut self, row: &[Value<'_>]) -> Result<(), ExportError> {
+        let result = self.writer.write_record(row.iter().map(|v| match field(v) {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        }));
         result.map_err(|e| self.err(e))?;
         self.rows += 1;
         Ok(())

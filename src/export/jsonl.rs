@@ -43,14 +43,14 @@ pub fn json(value: &Value) -> serde_json::Value {
         Value::Float(v) => serde_json::Number::from_f64(*v)
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),
-        Value::Text(v) => serde_json::Value::String(v.clone()),
+        Value::Text(v) => serde_json::Value::String(v.to_string()),
         Value::Bool(v) => (*v).into(),
         Value::Time(v) => serde_json::Value::String(iso_time(*v)),
     }
 }
 
 impl Sink for JsonlSink {
-    fn write(&mut self, row: &[Value]) -> Result<(), ExportError> {
+    fn write(&mut self, row: &[Value<'_>]) -> Result<(), ExportError> {
         let mut line = String::from("{");
         for (i, (key, value)) in self.keys.iter().zip(row).enumerate() {
             if i > 0 {

@@ -114,7 +114,7 @@ fn copy(
     Ok(())
 }
 
-fn value(kind: Kind, v: ValueRef<'_>) -> Value {
+fn value(kind: Kind, v: ValueRef<'_>) -> Value<'static> {
     match (kind, v) {
         (_, ValueRef::Null) => Value::Null,
         (Kind::Int, ValueRef::Integer(i)) => Value::Int(i),
@@ -125,7 +125,7 @@ fn value(kind: Kind, v: ValueRef<'_>) -> Value {
             .and_then(parse_time)
             .map_or(Value::Null, Value::Time),
         (Kind::Bool, ValueRef::Integer(i)) => Value::Bool(i != 0),
-        (_, ValueRef::Text(t)) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        (_, ValueRef::Text(t)) => Value::Text(String::from_utf8_lossy(t).into_owned().into()),
         (_, ValueRef::Integer(i)) => Value::Int(i),
         (_, ValueRef::Real(f)) => Value::Float(f),
         (_, ValueRef::Blob(_)) => Value::Null,

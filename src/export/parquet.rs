@@ -28,10 +28,76 @@ pub const BATCH_ROWS: usize = 8192;
 pub struct ParquetSink {
     path: PathBuf,
     schema: SchemaRef,
-    kinds: Vec<Kind>,
     writer: ArrowWriter<File>,
-    buffer: Vec<Vec<Value>>,
+    /// The batch being filled: one builder per column, values appended as
+    /// rows come, so that no row is kept.
+    builders: Vec<Builder>,
+    buffered: usize,
     rows: u64,
+}
+
+/// The Arrow builder of one column.
+enum Builder {
+    Int(Int64Builder),
+    Money(Decimal128Builder),
+    Text(StringBuilder),
+    Bool(BooleanBuilder),
+    Time(TimestampMicrosecondBuilder),
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
+            Kind::Money => Builder::Money(Decimal128Builder::with_capacity(BATCH_ROWS)),
+            Kind::Text => Builder::Text(StringBuilder::new()),
+            Kind::Bool => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
+            Kind::Time => Builder::Time(
+                TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
+            ),
+        }
+    }
+
+    /// Append one value. A value of the wrong kind becomes null; the table
+    /// definitions make that impossible.
+    fn append(&mut self, v: &Value<'_>) {
+        match self {
+            Builder::Int(b) => b.append_option(as_int(v)),
+            Builder::Money(b) => b.append_option(as_money(v)),
+            Builder::Text(b) => b.append_option(match v {
+                Value::Text(s) => Some(s.as_ref()),
+                _ => None,
+            }),
+            Builder::Bool(b) => b.append_option(match v {
+                Value::Bool(x) => Some(*x),
+                _ => None,
+            }),
+            Builder::Time(b) => b.append_option(match v {
+                Value::Time(t) => Some(*t),
+                _ => None,
+            }),
+        }
+    }
+
+    /// The values appended since the last call, as one array.
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::Money(b) => {
+                let array = b.finish();
+                match array
+                    .clone()
+                    .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
+                {
+                    Ok(a) => Arc::new(a),
+                    Err(_) => Arc::new(array),
+                }
+            }
+            Builder::Text(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Time(b) => Arc::new(b.finish()),
+        }
+    }
 }
 
 /// The Arrow type of a column kind.
@@ -68,24 +134,19 @@ impl ParquetSink {
         Ok(Self {
             path: path.to_path_buf(),
             schema,
-            kinds: columns.iter().map(|c| c.kind).collect(),
             writer,
-            buffer: Vec::with_capacity(BATCH_ROWS),
+            builders: columns.iter().map(|c| Builder::new(c.kind)).collect(),
+            buffered: 0,
             rows: 0,
         })
     }
 
     fn flush_batch(&mut self) -> Result<(), ExportError> {
-        if self.buffer.is_empty() {
+        if self.buffered == 0 {
             return Ok(());
         }
-        let arrays: Vec<ArrayRef> = self
-            .kinds
-            .iter()
-            .enumerate()
-            .map(|(i, kind)| column_array(*kind, &self.buffer, i))
-            .collect();
-        self.buffer.clear();
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        self.buffered = 0;
         let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|source| {
             ExportError::Arrow {
                 path: self.path.clone(),
@@ -101,72 +162,14 @@ impl ParquetSink {
     }
 }
 
-/// Column `i` of the buffered rows as one Arrow array. A value of the wrong
-/// kind becomes null; the table definitions make that impossible.
-fn column_array(kind: Kind, rows: &[Vec<Value>], i: usize) -> ArrayRef {
-    let cells = rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null));
-    match kind {
-        Kind::Int => {
-            let mut b = Int64Builder::with_capacity(rows.len());
-            cells.for_each(|v| b.append_option(as_int(v)));
-            Arc::new(b.finish())
-        }
-        Kind::Money => {
-            let mut b = Decimal128Builder::with_capacity(rows.len());
-            cells.for_each(|v| b.append_option(as_money(v)));
-            let array = b.finish();
-            match array
-                .clone()
-                .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
-            {
-                Ok(a) => Arc::new(a),
-                Err(_) => Arc::new(array),
-            }
-        }
-        Kind::Text => {
-            let mut b = StringBuilder::new();
-            cells.for_each(|v| {
-                b.append_option(if let Value::Text(s) = v {
-                    Some(s)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
-        }
-        Kind::Bool => {
-            let mut b = BooleanBuilder::with_capacity(rows.len());
-            cells.for_each(|v| {
-                b.append_option(if let Value::Bool(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
-        }
-        Kind::Time => {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
-            cells.for_each(|v| {
-                b.append_option(if let Value::Time(t) = v {
-                    Some(*t)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
-        }
-    }
-}
-
 /// A money value in units of 10^-[`MONEY_SCALE`]; none past the precision.
-fn as_money(v: &Value) -> Option<i128> {
+fn as_money(v: &Value<'_>) -> Option<i128> {
     let Value::Float(f) = v else { return None };
     let scaled = (f * 10f64.powi(i32::from(MONEY_SCALE))).round();
     (scaled.is_finite() && scaled.abs() < 1e20).then_some(scaled as i128)
 }
 
-fn as_int(v: &Value) -> Option<i64> {
+fn as_int(v: &Value<'_>) -> Option<i64> {
     match v {
         Value::Int(i) => Some(*i),
         _ => None,
@@ -174,10 +177,15 @@ fn as_int(v: &Value) -> Option<i64> {
 }
 
 impl Sink for ParquetSink {
-    fn write(&mut self, row: &[Value]) -> Result<(), ExportError> {
-        self.buffer.push(row.to_vec());
+    fn write(&mut self, row: &[Value<'_>]) -> Result<(), ExportError> {
+        // A row shorter than the columns is padded with nulls, so that every
+        // column of the batch has as many values.
+        for (i, builder) in self.builders.iter_mut().enumerate() {
+            builder.append(row.get(i).unwrap_or(&Value::Null));
+        }
+        self.buffered += 1;
         self.rows += 1;
-        if self.buffer.len() >= BATCH_ROWS {
+        if self.buffered >= BATCH_ROWS {
             self.flush_batch()?;
         }
         Ok(())

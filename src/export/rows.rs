@@ -41,7 +41,7 @@ pub fn cell_columns() -> Vec<Column> {
 }
 
 /// A figure's `value`: the count, for cells without a unit (not money).
-pub fn figure_count(c: &CellRow) -> Value {
+pub fn figure_count(c: &CellRow) -> Value<'static> {
     if c.unit.is_some() {
         Value::Null
     } else {
@@ -50,19 +50,19 @@ pub fn figure_count(c: &CellRow) -> Value {
 }
 
 /// A figure's `amount`: the money, in the cell's `unit`, never rescaled.
-pub fn figure_amount(c: &CellRow) -> Value {
+pub fn figure_amount(c: &CellRow) -> Value<'static> {
     match (c.unit.is_some(), c.value) {
         (true, Some(v)) => Value::Float(v),
         _ => Value::Null,
     }
 }
 
-pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
+pub fn cell_row<'a>(r: &'a ReportMeta, c: &'a CellRow) -> Vec<Value<'a>> {
     vec![
         Value::Int(r.id),
-        r.agency.clone().into(),
-        r.region.clone().into(),
-        r.source.clone().into(),
+        r.agency.as_deref().into(),
+        r.region.as_deref().into(),
+        r.source.as_deref().into(),
         r.year.into(),
         r.format.as_str().into(),
         c.table.as_str().into(),
@@ -71,9 +71,9 @@ pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
         figure_count(c),
         figure_amount(c),
         c.raw.as_str().into(),
-        c.unit.clone().into(),
+        c.unit.as_deref().into(),
         Value::Bool(c.standard),
-        c.label.clone().into(),
+        c.label.as_deref().into(),
         r.url.as_str().into(),
         time(&r.fetched_at),
         r.warc_file.as_str().into(),
@@ -84,7 +84,7 @@ pub fn cell_row(r: &ReportMeta, c: &CellRow) -> Vec<Value> {
         r.extractor_version.as_str().into(),
         r.identities.as_str().into(),
         Value::Bool(r.latest),
-        c.note.clone().into(),
+        c.note.as_deref().into(),
         Value::Bool(c.ocr),
         c.ocr_conf
             .map_or(Value::Null, |k| Value::Int(k.round() as i64)),
@@ -126,15 +126,15 @@ pub fn report_columns() -> Vec<Column> {
     ])
 }
 
-pub fn report_row(r: &ReportMeta) -> Vec<Value> {
+pub fn report_row(r: &ReportMeta) -> Vec<Value<'_>> {
     vec![
         Value::Int(r.id),
         Value::Int(r.capture_id),
         Value::Int(r.ordinal),
         r.title.as_str().into(),
-        r.agency.clone().into(),
-        r.region.clone().into(),
-        r.source.clone().into(),
+        r.agency.as_deref().into(),
+        r.region.as_deref().into(),
+        r.source.as_deref().into(),
         r.year.into(),
         r.format.as_str().into(),
         r.url.as_str().into(),
@@ -145,8 +145,8 @@ pub fn report_row(r: &ReportMeta) -> Vec<Value> {
         Value::Int(r.warc_length),
         r.warc_record_id.as_str().into(),
         r.payload_digest.as_str().into(),
-        r.encoding.clone().into(),
-        r.encoding_decision.clone().into(),
+        r.encoding.as_deref().into(),
+        r.encoding_decision.as_deref().into(),
         r.extractor_version.as_str().into(),
         Value::Int(r.cells),
         Value::Int(r.checks_held),
@@ -155,7 +155,7 @@ pub fn report_row(r: &ReportMeta) -> Vec<Value> {
         r.identities.as_str().into(),
         Value::Bool(r.latest),
         r.notes.as_str().into(),
-        r.parent_url.clone().into(),
+        r.parent_url.as_deref().into(),
     ]
 }
 
@@ -181,12 +181,12 @@ pub fn check_columns() -> Vec<Column> {
     ])
 }
 
-pub fn check_row(r: &ReportMeta, k: &CheckRow) -> Vec<Value> {
+pub fn check_row<'a>(r: &'a ReportMeta, k: &'a CheckRow) -> Vec<Value<'a>> {
     let difference = k.left.zip(k.right).map(|(l, r)| l - r);
     vec![
         Value::Int(r.id),
-        r.agency.clone().into(),
-        r.region.clone().into(),
+        r.agency.as_deref().into(),
+        r.region.as_deref().into(),
         r.year.into(),
         r.format.as_str().into(),
         k.identity.as_str().into(),
@@ -230,27 +230,27 @@ pub fn capture_columns() -> Vec<Column> {
     ])
 }
 
-pub fn capture_row(k: &CaptureRow, region: Option<String>) -> Vec<Value> {
+pub fn capture_row(k: &CaptureRow, region: Option<String>) -> Vec<Value<'_>> {
     vec![
         Value::Int(k.id),
         k.url.as_str().into(),
         time(&k.fetched_at),
         Value::Int(k.status),
         k.record_type.as_str().into(),
-        k.content_type.clone().into(),
+        k.content_type.as_deref().into(),
         k.payload_digest.as_str().into(),
         Value::Int(k.payload_length),
-        k.truncated.clone().into(),
+        k.truncated.as_deref().into(),
         k.warc_file.as_str().into(),
         Value::Int(k.warc_offset),
         Value::Int(k.warc_length),
         k.warc_record_id.as_str().into(),
-        k.ip.clone().into(),
+        k.ip.as_deref().into(),
         k.refers_to.into(),
-        k.encoding.clone().into(),
-        k.encoding_decision.clone().into(),
+        k.encoding.as_deref().into(),
+        k.encoding_decision.as_deref().into(),
         k.encoding_errors.into(),
-        k.source.clone().into(),
+        k.source.as_deref().into(),
         region.into(),
         Value::Int(k.reports),
     ]
@@ -273,11 +273,11 @@ pub fn wide_key_columns() -> Vec<Column> {
     ])
 }
 
-pub fn wide_key_row(r: &ReportMeta) -> Vec<Value> {
+pub fn wide_key_row(r: &ReportMeta) -> Vec<Value<'_>> {
     vec![
         Value::Int(r.id),
-        r.agency.clone().into(),
-        r.region.clone().into(),
+        r.agency.as_deref().into(),
+        r.region.as_deref().into(),
         r.year.into(),
         r.format.as_str().into(),
         r.title.as_str().into(),
@@ -289,7 +289,7 @@ pub fn wide_key_row(r: &ReportMeta) -> Vec<Value> {
 }
 
 /// An archive time as a timestamp; an unreadable one is kept out, not guessed.
-fn time(text: &str) -> Value {
+fn time(text: &str) -> Value<'static> {
     match parse_time(text) {
         Some(t) => Value::Time(t),
         None => {

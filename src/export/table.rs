@@ -2,6 +2,7 @@
 //! written through a [`Sink`] whatever the file format. Knows nothing of the
 //! archive or of any one table.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::{csv, jsonl, parquet, ExportError, OutputFormat};
@@ -45,44 +46,52 @@ pub fn columns(spec: &[(&str, Kind)]) -> Vec<Column> {
 }
 
 /// One value of a row. `Null` is an empty CSV field, JSON `null`, an Arrow null.
+/// Text borrows from the row it was read from where it can: an export writes
+/// millions of values, and each allocation showed in its time.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Int(i64),
     Float(f64),
-    Text(String),
+    Text(Cow<'a, str>),
     Bool(bool),
     /// Microseconds since the Unix epoch, UTC.
     Time(i64),
 }
 
-impl From<Option<i64>> for Value {
+impl From<Option<i64>> for Value<'_> {
     fn from(v: Option<i64>) -> Self {
         v.map_or(Value::Null, Value::Int)
     }
 }
 
-impl From<Option<f64>> for Value {
+impl From<Option<f64>> for Value<'_> {
     fn from(v: Option<f64>) -> Self {
         v.map_or(Value::Null, Value::Float)
     }
 }
 
-impl From<Option<String>> for Value {
+impl From<Option<String>> for Value<'_> {
     fn from(v: Option<String>) -> Self {
-        v.map_or(Value::Null, Value::Text)
+        v.map_or(Value::Null, |s| Value::Text(Cow::Owned(s)))
     }
 }
 
-impl From<Option<bool>> for Value {
+impl<'a> From<Option<&'a str>> for Value<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Value::Null, |s| Value::Text(Cow::Borrowed(s)))
+    }
+}
+
+impl From<Option<bool>> for Value<'_> {
     fn from(v: Option<bool>) -> Self {
         v.map_or(Value::Null, Value::Bool)
     }
 }
 
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(v.to_string())
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(v))
     }
 }
 
@@ -95,7 +104,7 @@ pub fn whole(v: f64) -> Option<i64> {
 }
 
 /// A count as a value: an integer, or null when it is none.
-pub fn count(v: Option<f64>) -> Value {
+pub fn count(v: Option<f64>) -> Value<'static> {
     match v.map(|x| (x, whole(x))) {
         Some((_, Some(i))) => Value::Int(i),
         Some((x, None)) => {
@@ -123,7 +132,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
 /// A table being written, row by row, in one format.
 pub trait Sink {
     /// Append one row; `row` has one value per column, in column order.
-    fn write(&mut self, row: &[Value]) -> Result<(), ExportError>;
+    fn write(&mut self, row: &[Value<'_>]) -> Result<(), ExportError>;
     /// Flush and close the file; returns the number of rows written.
     fn finish(self: Box<Self>) -> Result<u64, ExportError>;
 }

@@ -107,7 +107,7 @@ impl Wide {
         &'a self,
         codes: &'a [String],
         reports: &'a BTreeMap<i64, ReportMeta>,
-    ) -> impl Iterator<Item = Vec<Value>> + 'a {
+    ) -> impl Iterator<Item = Vec<Value<'a>>> + 'a {
         self.figures.iter().filter_map(move |(id, figures)| {
             let meta = reports.get(id)?;
             let mut row = wide_key_row(meta);
