@@ -150,15 +150,24 @@ fn image_only_pdf_reads_by_ocr() {
     assert_scan("pingtan-2022-scan.pdf", r, 0.98, true, true);
     // The archive keeps the mark and the confidence of every figure, and the
     // raw text of a doubtful one whose value is null.
-    let (cells, ocr, with_conf, doubtful): (i64, i64, i64, i64) = db
+    let (cells, ocr, with_conf, doubtful, unread): (i64, i64, i64, i64, i64) = db
         .conn()
         .query_row(
             "SELECT COUNT(*), SUM(ocr = 1), COUNT(ocr_conf),
                     SUM(ocr_conf < 60 AND raw <> ''
-                        AND (value IS NULL OR note LIKE '%holds with it%'))
+                        AND (value IS NULL OR note LIKE '%holds with it%')),
+                    SUM(value IS NULL AND raw <> '')
              FROM cells",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
         )
         .unwrap();
     assert_eq!(cells as usize, r.cells.len());
@@ -169,8 +178,15 @@ fn image_only_pdf_reads_by_ocr() {
         .iter()
         .filter(|c| c.ocr_conf.is_some_and(|k| k < f64::from(MIN_CONFIDENCE)))
         .count();
-    assert!(expected_doubtful > 0, "the fixture has doubtful figures");
     assert_eq!(doubtful as usize, expected_doubtful);
+    // The figures OCR could not read are null in the archive, their text kept.
+    let expected_unread = r
+        .cells
+        .iter()
+        .filter(|c| c.value.is_none() && !c.raw.is_empty())
+        .count();
+    assert!(expected_unread > 0, "the fixture has unreadable figures");
+    assert_eq!(unread as usize, expected_unread);
 }
 
 #[test]
@@ -182,8 +198,9 @@ fn long_png_reads_by_ocr() {
 #[test]
 fn second_scan_reads_by_ocr() {
     // Another scan of the same print: 300 dpi, turned by −1.2°, more noise.
-    // Its title is not read, and the requests total row is lost; what is
-    // read is right or flagged.
     let r = read_one("pingtan-2022-scan-b.pdf");
-    assert_scan("pingtan-2022-scan-b.pdf", &r, 0.96, true, false);
+    assert_scan("pingtan-2022-scan-b.pdf", &r, 0.98, true, true);
+    // The title's large print is read, with the agency above it.
+    assert_eq!(r.title, "2022年政府信息公开工作年度报告");
+    assert_eq!(r.agency.as_deref(), Some("平潭综合实验区管理委员会"));
 }

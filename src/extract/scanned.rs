@@ -94,13 +94,26 @@ fn misread_title(text: &[&str]) -> Option<String> {
 
 /// Labels first, then the figures: every cell after the last one that holds
 /// Chinese text and is no figure (OCR's look-alikes read as digits), each
-/// with its confidence. A cell of Latin letters there is a figure OCR could
-/// not read: its value is null, its text kept.
+/// with its confidence. A cell of Latin letters there, or of one or two
+/// Chinese characters after a figure, is a figure OCR could not read: its
+/// value is null, its text kept.
 fn row_of(cells: &[ScannedCell]) -> Row {
     let texts: Vec<String> = cells.iter().map(|c| figure_text(&c.text)).collect();
+    let figure = |t: &String| !t.is_empty() && is_figure(t);
+    let first_figure = texts.iter().position(figure);
+    // A row of figures: most cells right of its first hold one.
+    let of_figures = 2 * texts.iter().skip(1).filter(|t| figure(t)).count() > texts.len() - 1;
     let split = texts
         .iter()
-        .rposition(|t| !is_figure(t) && !t.is_ascii())
+        .enumerate()
+        .rposition(|(i, t)| {
+            let label = !is_figure(t) && !t.is_ascii();
+            // One or two characters after a figure, in a row of figures,
+            // are a figure OCR read as Chinese (`石` for `75`), not a label.
+            let misread =
+                of_figures && first_figure.is_some_and(|f| f < i) && t.chars().count() <= 2;
+            label && !misread
+        })
         .map_or(0, |i| i + 1);
     Row {
         labels: texts[..split]
@@ -132,7 +145,8 @@ fn figure_text(text: &str) -> String {
         })
         .collect();
     match mapped {
-        Some(m) if m.chars().any(|c| c.is_ascii_digit()) => m,
+        // A point with no digit after it is a speck, not a decimal point.
+        Some(m) if m.chars().any(|c| c.is_ascii_digit()) => m.trim_end_matches('.').to_string(),
         _ => text.trim().to_string(),
     }
 }
@@ -235,6 +249,8 @@ mod tests {
         assert_eq!(figure_text("1O6 9O"), "10690");
         assert_eq!(figure_text(" 21 "), "21");
         assert_eq!(figure_text("l"), "1");
+        assert_eq!(figure_text("8."), "8");
+        assert_eq!(figure_text("9116.36"), "9116.36");
         assert_eq!(figure_text("规章"), "规章");
         assert_eq!(figure_text("Other"), "Other");
     }
@@ -286,6 +302,46 @@ mod tests {
         let mut cells = vec![cell(label, 95.0)];
         cells.extend(figures.iter().map(|(t, c)| cell(t, *c)));
         ScanLine::Row(cells)
+    }
+
+    #[test]
+    fn a_figure_read_as_chinese_keeps_its_row() {
+        let sure = |t| (t, 95.0);
+        let lines = vec![
+            ScanLine::Text("2022年政府信息公开工作年度报告".into()),
+            ScanLine::Row(vec![cell("申请人情况", 95.0)]),
+            requests_row(
+                "（七）总计",
+                &[
+                    sure("72"),
+                    sure("3"),
+                    sure("0"),
+                    sure("0"),
+                    sure("0"),
+                    sure("0"),
+                    ("石", 70.0),
+                ],
+            ),
+        ];
+        let r = &extract(&lines)[0];
+        let row: Vec<(&str, Option<f64>, &str)> = r
+            .cells
+            .iter()
+            .filter(|c| c.row == "total")
+            .map(|c| (c.col.as_str(), c.value, c.raw.as_str()))
+            .collect();
+        assert_eq!(row.len(), 7, "{:#?}", r.notes);
+        assert_eq!(row[0], ("natural_person", Some(72.0), "72"));
+        assert_eq!(row[6], ("total", None, "石"));
+        // A header row of column names is not read as figures.
+        let header = row_of(&[
+            cell("申请人情况", 95.0),
+            cell("自然人", 95.0),
+            cell("ae", 20.0),
+            cell("4", 0.0),
+            cell("总计", 93.0),
+        ]);
+        assert!(header.values.is_empty(), "{header:?}");
     }
 
     #[test]

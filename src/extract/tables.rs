@@ -303,10 +303,11 @@ impl Reader {
                 self.under = Some(o);
             }
         }
+        let label = row.labels.last().map_or("", String::as_str);
         if row.values.is_empty() {
+            self.note_row_without_figures(&row.labels);
             return;
         }
-        let label = row.labels.last().map_or("", String::as_str);
         let Some(values) =
             self.expect_figures(Table::Requests, label, &row.values, REQUEST_COLS.len())
         else {
@@ -331,6 +332,27 @@ impl Reader {
                 self.push_nonstandard(Table::Requests, &cols, &row.tail(values.len()));
             }
             None => self.push_nonstandard(Table::Requests, &cols, &row.tail(values.len())),
+        }
+    }
+
+    /// A requests row that names a row of figures but holds none (its
+    /// figures unreadable, or read as text) leaves a note: it is not lost
+    /// silently. Headings (`（三）不予公开`) hold no figures and pass.
+    fn note_row_without_figures(&mut self, printed: &[String]) {
+        if is_column_header(printed) {
+            return;
+        }
+        let Some((label, code)) = printed
+            .iter()
+            .find_map(|l| labels::requests_row(l, self.under).map(|c| (l, c)))
+        else {
+            return;
+        };
+        let heading = code != "total" && labels::outcome_heading(label).is_some();
+        if !heading && !self.has_row(Table::Requests, code) {
+            self.note(format!(
+                "requests row {code} ({label:?}) printed without figures that could be read: {printed:?}"
+            ));
         }
     }
 
@@ -451,6 +473,18 @@ impl Reader {
     }
 }
 
+/// A requests header row: a label names an applicant column (`自然人`,
+/// `商业企业`; `总计` names a row too, and does not count).
+fn is_column_header(printed: &[String]) -> bool {
+    printed.iter().any(|l| {
+        let k = key(l);
+        REQUEST_COLS
+            .iter()
+            .flat_map(|(_, name, _)| name.split('/'))
+            .any(|part| part != "总计" && k == key(part))
+    })
+}
+
 /// The appeals heading names review and lawsuit; its header cell is a
 /// bare `行政复议` (or the misprint `行政法复议`). A longer label that only
 /// mentions 复议 (a province's extra requests row) opens nothing.
@@ -492,6 +526,24 @@ fn header_unit(header: &str) -> Option<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_figure_row_without_figures_leaves_a_note() {
+        let t = read(&[
+            Row::of(&["申请人情况", "自然人", "总计"], &[]),
+            Row::of(&["三、本年度办理结果"], &[]),
+            Row::of(&["（三）不予公开"], &[]),
+            Row::of(&["（七）总计", "72", "3", "0", "0", "0", "0", "石"], &[]),
+        ]);
+        assert_eq!(
+            t.notes,
+            vec![
+                "requests row total (\"（七）总计\") printed without figures that could be read: \
+                 [\"（七）总计\", \"72\", \"3\", \"0\", \"0\", \"0\", \"0\", \"石\"]"
+                    .to_string()
+            ]
+        );
+    }
 
     #[test]
     fn a_row_of_blank_cells_is_kept_blank() {

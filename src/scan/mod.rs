@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::extract::{ScanLine, ScannedCell};
 pub use raster::Gray;
+pub(crate) use tool::Tool;
 pub use tool::ToolError;
 
 /// Resolution pages of a PDF are rasterised at: enough for 7-point print.
@@ -24,6 +25,11 @@ const DPI: &str = "200";
 /// Pages of one PDF read at most.
 const MAX_PAGES: usize = 40;
 const RASTER_TIMEOUT: Duration = Duration::from_secs(120);
+/// White (pixels) around a text line's crop, where no other line is nearer.
+const LINE_PAD: usize = 20;
+/// The page's width over the width of the margin kept around a table for
+/// its outer ruling.
+const RULING_MARGIN_PER_WIDTH: usize = 150;
 /// Smallest rotation worth undoing, in degrees.
 const MIN_SKEW: f64 = 0.02;
 /// A PDF with fewer characters of text than this per page is taken for a scan.
@@ -114,7 +120,13 @@ pub fn read_page(mut img: Gray) -> Result<Vec<ScanLine>, ScanError> {
     }
     let mask = ruling::LineMask::find(&img, ink);
     let tables = ruling::tables(&mask.cells());
-    mask.erase(&mut img);
+    // The outer ruling lies just outside the cells, a line's width away.
+    let margin = (img.width / RULING_MARGIN_PER_WIDTH).max(4);
+    let areas: Vec<ruling::Rect> = tables
+        .iter()
+        .map(|t| t.bounds().grown(margin, img.width, img.height))
+        .collect();
+    mask.erase_within(&mut img, &areas);
     let words = tesseract::words(&img)?;
     tracing::debug!(
         skew,
@@ -138,31 +150,31 @@ pub fn read_page(mut img: Gray) -> Result<Vec<ScanLine>, ScanError> {
         })
         .collect();
     let readings = figures::reread(&img, ink, &tables, &first)?;
-    let text = free_text(&img, &free)?;
+    let text = free_text(&img, &free, &areas)?;
     Ok(in_order(&tables, &readings, text))
 }
 
 /// The text lines outside the tables, each re-read on its own (whole-page
 /// recognition mistakes a large title for Latin letters), with their tops.
-fn free_text(img: &Gray, free: &FreeLines) -> Result<Vec<(usize, String)>, ScanError> {
-    const PAD: usize = 20;
-    let rects: Vec<ruling::Rect> = free
+/// A line's crop reaches no further up or down than halfway to the next
+/// line or table (`tables`), so that it holds no part of another line.
+fn free_text(
+    img: &Gray,
+    free: &FreeLines,
+    tables: &[ruling::Rect],
+) -> Result<Vec<(usize, String)>, ScanError> {
+    let boxes: Vec<ruling::Rect> = free.iter().map(|(_, ws)| word_bounds(ws)).collect();
+    let rects: Vec<ruling::Rect> = boxes
         .iter()
-        .map(|(_, ws)| ruling::Rect {
-            left: ws
+        .enumerate()
+        .map(|(i, b)| {
+            let others = boxes
                 .iter()
-                .map(|w| w.left)
-                .min()
-                .unwrap_or(0)
-                .saturating_sub(PAD),
-            top: ws
-                .iter()
-                .map(|w| w.top)
-                .min()
-                .unwrap_or(0)
-                .saturating_sub(PAD),
-            right: (ws.iter().map(|w| w.left + w.width).max().unwrap_or(0) + PAD).min(img.width),
-            bottom: (ws.iter().map(|w| w.top + w.height).max().unwrap_or(0) + PAD).min(img.height),
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, o)| o)
+                .chain(tables);
+            line_crop(b, others, img)
         })
         .collect();
     let again = figures::read_crops(img, 0, &rects, tesseract::text)?;
@@ -178,6 +190,40 @@ fn free_text(img: &Gray, free: &FreeLines) -> Result<Vec<(usize, String)>, ScanE
             (r.top, figures::better(&first, again).0)
         })
         .collect())
+}
+
+/// The box around a line's words.
+fn word_bounds(ws: &[&tesseract::Word]) -> ruling::Rect {
+    ruling::Rect {
+        left: ws.iter().map(|w| w.left).min().unwrap_or(0),
+        top: ws.iter().map(|w| w.top).min().unwrap_or(0),
+        right: ws.iter().map(|w| w.left + w.width).max().unwrap_or(0),
+        bottom: ws.iter().map(|w| w.top + w.height).max().unwrap_or(0),
+    }
+}
+
+/// A line's box padded by [`LINE_PAD`], but only up to halfway to the
+/// nearest of `others` above and below it.
+fn line_crop<'a>(
+    line: &ruling::Rect,
+    others: impl Iterator<Item = &'a ruling::Rect>,
+    img: &Gray,
+) -> ruling::Rect {
+    let mut top = line.top.saturating_sub(LINE_PAD);
+    let mut bottom = (line.bottom + LINE_PAD).min(img.height);
+    for o in others.filter(|o| o.overlaps_across(line)) {
+        if o.bottom <= line.top {
+            top = top.max((o.bottom + line.top).div_ceil(2));
+        } else if o.top >= line.bottom {
+            bottom = bottom.min((o.top + line.bottom) / 2);
+        }
+    }
+    ruling::Rect {
+        left: line.left.saturating_sub(LINE_PAD),
+        top,
+        right: (line.right + LINE_PAD).min(img.width),
+        bottom,
+    }
 }
 
 /// Text outside the tables, one entry per recognised line.

@@ -68,6 +68,20 @@ pub struct Rect {
 }
 
 impl Rect {
+    /// The rectangle grown by `by` pixels on every side, within a page of
+    /// `width` × `height`.
+    pub fn grown(&self, by: usize, width: usize, height: usize) -> Rect {
+        Rect {
+            left: self.left.saturating_sub(by),
+            top: self.top.saturating_sub(by),
+            right: (self.right + by).min(width),
+            bottom: (self.bottom + by).min(height),
+        }
+    }
+    /// True when the two share any column of pixels.
+    pub fn overlaps_across(&self, other: &Rect) -> bool {
+        self.left.max(other.left) < self.right.min(other.right)
+    }
     pub fn contains(&self, x: usize, y: usize) -> bool {
         (self.left..self.right).contains(&x) && (self.top..self.bottom).contains(&y)
     }
@@ -115,15 +129,19 @@ impl LineMask {
         x < self.width && y < self.height && self.on[y * self.width + x]
     }
 
-    /// Paint the lines (and a pixel around them) white, so that the
-    /// recogniser sees the text alone.
-    pub fn erase(&self, img: &mut Gray) {
-        for y in 0..self.height {
-            for x in 0..self.width {
-                let near = (y.saturating_sub(1)..=y + 1)
-                    .any(|yy| (x.saturating_sub(1)..=x + 1).any(|xx| self.at(xx, yy)));
-                if near {
-                    img.set(x, y, 255);
+    /// Paint the lines (and a pixel around them) white within `areas` (the
+    /// tables), so that the recogniser sees the cells' text alone. Outside
+    /// the tables nothing is erased: the long strokes of large print (a
+    /// title's 平, 报) are runs of ink as long as a ruling line.
+    pub fn erase_within(&self, img: &mut Gray, areas: &[Rect]) {
+        for a in areas {
+            for y in a.top..a.bottom.min(self.height) {
+                for x in a.left..a.right.min(self.width) {
+                    let near = (y.saturating_sub(1)..=y + 1)
+                        .any(|yy| (x.saturating_sub(1)..=x + 1).any(|xx| self.at(xx, yy)));
+                    if near {
+                        img.set(x, y, 255);
+                    }
                 }
             }
         }
@@ -222,6 +240,27 @@ pub struct Table {
     pub cells: Vec<Rect>,
     /// Per grid row: its top edge and the indices into `cells`.
     pub rows: Vec<(usize, Vec<usize>)>,
+}
+
+impl Table {
+    /// The smallest rectangle holding every cell (its ruling lies just
+    /// outside).
+    pub fn bounds(&self) -> Rect {
+        self.cells.iter().fold(
+            Rect {
+                left: usize::MAX,
+                top: usize::MAX,
+                right: 0,
+                bottom: 0,
+            },
+            |b, c| Rect {
+                left: b.left.min(c.left),
+                top: b.top.min(c.top),
+                right: b.right.max(c.right),
+                bottom: b.bottom.max(c.bottom),
+            },
+        )
+    }
 }
 
 /// Group cells that share edges into tables, top to bottom, and lay each
