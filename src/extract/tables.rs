@@ -190,7 +190,8 @@ impl Reader {
             }
             return;
         }
-        let n = self.header.len();
+        let form = self.form_columns(row);
+        let n = form.map_or(self.header.len(), <[&str]>::len);
         let trimmed;
         let row =
             if n > 0 && row.values.len() > n && row.values[n..].iter().all(|v| v.trim().is_empty())
@@ -213,16 +214,28 @@ impl Reader {
             .iter()
             .rev()
             .find_map(|l| labels::proactive_row(l));
-        let cols = self.header.clone();
+        let cols = form.map_or_else(|| self.header.clone(), <[&str]>::to_vec);
         let fits = cols.len() == row.values.len()
             && code.is_some_and(|c| cols.iter().all(|col| row_has_col(c, col)));
         match code {
             Some(c) if fits => {
+                let unit_of = match form {
+                    Some(_) => header_unit(&self.pending),
+                    None => self.header_unit,
+                };
                 for (i, (col, raw)) in cols.iter().zip(&row.values).enumerate() {
                     self.mark_format(col);
-                    let unit = (*col == "amount").then_some(self.header_unit);
+                    let unit = (*col == "amount").then_some(unit_of);
                     self.push(Table::Proactive, c, col, raw, unit, label, true);
                     self.mark_ocr(row.ocr(i));
+                    if form.is_some() {
+                        let printed = self.pending.clone();
+                        if let Some(cell) = self.out.cells.last_mut() {
+                            cell.note = Some(format!(
+                                "column by the national form: its header was not read ({printed:?})"
+                            ));
+                        }
+                    }
                 }
             }
             _ => {
@@ -248,6 +261,33 @@ impl Reader {
                 self.push_nonstandard(Table::Proactive, &[], row);
             }
         }
+    }
+
+    /// The columns the national form gives a proactive row whose sub-block
+    /// header was printed but named no column (OCR garbled it): known when
+    /// the row's label names a row, the format is known, and the row's
+    /// figures fill those columns, any further cells blank.
+    fn form_columns(&self, row: &Row) -> Option<&'static [&'static str]> {
+        if !self.header.is_empty() || self.pending.is_empty() {
+            return None;
+        }
+        let code = row
+            .labels
+            .iter()
+            .rev()
+            .find_map(|l| labels::proactive_row(l))?;
+        let format = match (self.out.saw_2019, self.out.saw_2021) {
+            (true, false) => Format::V2019,
+            (false, true) => Format::V2021,
+            _ => return None,
+        };
+        let cols = proactive_cols(format, code);
+        let filled = row.values.len() >= cols.len()
+            && row.values[..cols.len()]
+                .iter()
+                .all(|v| !v.trim().is_empty())
+            && row.values[cols.len()..].iter().all(|v| v.trim().is_empty());
+        (!cols.is_empty() && filled).then_some(cols)
     }
 
     /// A row of blank cells whose label names a proactive row of the
@@ -526,6 +566,34 @@ fn header_unit(header: &str) -> Option<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_under_an_unread_header_takes_the_forms_columns() {
+        let t = read(&[
+            Row::of(
+                &["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+                &[],
+            ),
+            Row::of(&["规章"], &["0", "0", "0"]),
+            Row::of(&["信息内容", "本年收英金说《单位;万元)"], &["", ""]),
+            Row::of(&["行政事业性收费"], &["9116.36", "", ""]),
+            Row::of(&["行政事业性收费"], &["9116.36", "7"]),
+        ]);
+        let fees: Vec<(&str, &str, Option<f64>, Option<&str>)> = t
+            .cells
+            .iter()
+            .filter(|c| c.row == "fees")
+            .map(|c| (c.col.as_str(), c.raw.as_str(), c.value, c.unit.as_deref()))
+            .collect();
+        assert_eq!(
+            fees,
+            vec![("amount", "9116.36", Some(9116.36), Some("wan_yuan"))]
+        );
+        let fee = t.cells.iter().find(|c| c.row == "fees").unwrap();
+        assert!(fee.note.as_deref().unwrap().contains("national form"));
+        // Two figures where the form has one column: not placed.
+        assert!(t.cells.iter().any(|c| c.row.starts_with("nonstandard.")));
+    }
 
     #[test]
     fn a_figure_row_without_figures_leaves_a_note() {
