@@ -108,13 +108,17 @@ impl LineMask {
         let dark = |x: usize, y: usize| img.get(x, y) <= ink;
         let min_h = (w / 30).max(20);
         let min_v = (w / 50).max(15);
+        // A line turned straight again may lie between two rows (columns)
+        // of pixels, half its ink in each: a pixel counts as the line's
+        // when it or its neighbour below (right) is dark.
         for y in 0..h {
             for (a, b) in runs(w, |x| dark(x, y), min_h) {
                 on[y * w + a..y * w + b].iter_mut().for_each(|p| *p = true);
             }
         }
         for x in 0..w {
-            for (a, b) in runs(h, |y| dark(x, y), min_v) {
+            let right = (x + 1).min(w - 1);
+            for (a, b) in runs(h, |y| dark(x, y) || dark(right, y), min_v) {
                 (a..b).for_each(|y| on[y * w + x] = true);
             }
         }
