@@ -22,6 +22,7 @@ pub use tool::ToolError;
 
 /// Resolution pages of a PDF are rasterised at: enough for 7-point print.
 const DPI: &str = "200";
+const RASTER_PPI: f32 = 200.0;
 /// Pages of one PDF read at most.
 const MAX_PAGES: usize = 40;
 const RASTER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,6 +38,10 @@ const SCAN_CHARS_PER_PAGE: usize = 20;
 
 const PDFTOPPM: tool::Tool = tool::Tool {
     program: "pdftoppm",
+    package: "poppler-utils",
+};
+const PDFIMAGES: tool::Tool = tool::Tool {
+    program: "pdfimages",
     package: "poppler-utils",
 };
 
@@ -89,25 +94,76 @@ pub fn read_pdf(bytes: &[u8]) -> Result<Vec<ScanLine>, ScanError> {
     if pages.is_empty() {
         return Err(ScanError::NoPages);
     }
+    let scanned_at = image_resolutions(&input);
     let mut out = Vec::new();
-    for page in pages {
-        let bytes = std::fs::read(&page).map_err(|e| ScanError::Temp(e.to_string()))?;
+    for (i, page) in pages.iter().enumerate() {
+        let bytes = std::fs::read(page).map_err(|e| ScanError::Temp(e.to_string()))?;
+        if let Some(ppi) = scanned_at.get(&(i + 1)) {
+            out.push(ScanLine::Resolution(ppi.min(RASTER_PPI)));
+        }
         out.extend(read_page(Gray::from_pgm(&bytes)?)?);
     }
     Ok(out)
+}
+
+/// The resolution each page's scan was made at: the pixels per inch of
+/// the largest image on the page (`pdfimages -list`), by page number. A
+/// page whose images cannot be listed is left out (its resolution unknown).
+fn image_resolutions(pdf: &std::path::Path) -> std::collections::HashMap<usize, f32> {
+    let listed = PDFIMAGES.run(&["-list".as_ref(), pdf.as_os_str()], &[], RASTER_TIMEOUT);
+    match listed {
+        Ok(out) => parse_image_list(&String::from_utf8_lossy(&out)),
+        Err(e) => {
+            tracing::warn!(error = %e, "scan resolution not known");
+            std::collections::HashMap::new()
+        }
+    }
+}
+
+/// `pdfimages -list` rows → the largest image's lower ppi, by page.
+fn parse_image_list(list: &str) -> std::collections::HashMap<usize, f32> {
+    let mut largest: std::collections::HashMap<usize, (u64, f32)> = Default::default();
+    for line in list.lines().skip(2) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f32>().ok());
+        let (Some(page), Some(w), Some(h), Some(x), Some(y)) = (
+            f.first().and_then(|v| v.parse::<usize>().ok()),
+            f.get(3).and_then(|v| v.parse::<u64>().ok()),
+            f.get(4).and_then(|v| v.parse::<u64>().ok()),
+            num(12),
+            num(13),
+        ) else {
+            continue;
+        };
+        let area = w * h;
+        let e = largest.entry(page).or_insert((0, 0.0));
+        if area > e.0 {
+            *e = (area, x.min(y));
+        }
+    }
+    largest.into_iter().map(|(p, (_, ppi))| (p, ppi)).collect()
 }
 
 /// Sides (pixels) below which an image is no scanned page (a logo, an icon)
 /// and is not recognised.
 const MIN_PAGE_SIDE: usize = 600;
 
+/// Width of a page, in inches (A4), which an image of a page spans.
+const PAGE_WIDTH_INCHES: f32 = 8.27;
+
 /// Read a PNG or JPEG attachment (one page, or a long image of several).
+/// Its resolution is taken from its width, as of an A4 page: an image
+/// narrower than a page (a cropped table) counts as coarser than it is,
+/// which only makes its figures need more confidence.
 pub fn read_image(bytes: &[u8]) -> Result<Vec<ScanLine>, ScanError> {
     let img = Gray::decode(bytes)?;
     if img.width < MIN_PAGE_SIDE || img.height < MIN_PAGE_SIDE {
         return Ok(Vec::new());
     }
-    read_page(img)
+    let ppi = img.width as f32 / PAGE_WIDTH_INCHES;
+    let mut out = vec![ScanLine::Resolution(ppi)];
+    out.extend(read_page(img)?);
+    Ok(out)
 }
 
 /// Straighten, find the grid, erase its lines, recognise, place the words,
@@ -286,4 +342,23 @@ fn in_order(
     }
     lines.sort_by_key(|(top, _)| *top);
     lines.into_iter().map(|(_, l)| l).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_resolutions_from_the_image_list() {
+        let list = "page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio\n\
+                    --------------------------------------------------------------------------------------------\n   \
+                    1     0 image    2481  3508  gray    1   8  jpeg   no         1  0   300   300  470K 5.5%\n   \
+                    1     1 image      90    40  rgb     3   8  jpeg   no         2  0    72    72    2K 5.0%\n   \
+                    2     2 image    1240  1754  gray    1   8  jpeg   no         4  0   150   151  368K 4.3%\n   \
+                    3     3 image    bad";
+        let r = parse_image_list(list);
+        assert_eq!(r.get(&1), Some(&300.0));
+        assert_eq!(r.get(&2), Some(&150.0));
+        assert_eq!(r.get(&3), None);
+    }
 }
