@@ -105,7 +105,14 @@ impl LineMask {
     pub fn find(img: &Gray, ink: u8) -> LineMask {
         let (w, h) = (img.width, img.height);
         let mut on = vec![false; w * h];
+        // A thin vertical ruling turned straight again is spread over two
+        // pixel columns and comes out lighter than the print, so it is
+        // looked for a third of the way towards white. Horizontal strokes
+        // of print (一, 二) would join into lines at that level; vertical
+        // ones are shorter than a row.
+        let level = ink.saturating_add((255 - ink) / 3);
         let dark = |x: usize, y: usize| img.get(x, y) <= ink;
+        let faint = |x: usize, y: usize| img.get(x, y) <= level;
         let min_h = (w / 30).max(20);
         let min_v = (w / 50).max(15);
         // A line turned straight again may lie between two rows (columns)
@@ -118,7 +125,7 @@ impl LineMask {
         }
         for x in 0..w {
             let right = (x + 1).min(w - 1);
-            for (a, b) in runs(h, |y| dark(x, y) || dark(right, y), min_v) {
+            for (a, b) in runs(h, |y| faint(x, y) || faint(right, y), min_v) {
                 (a..b).for_each(|y| on[y * w + x] = true);
             }
         }
@@ -373,6 +380,28 @@ mod tests {
         assert_eq!(t.cells.len(), 7);
         let widths: Vec<usize> = t.rows.iter().map(|(_, r)| r.len()).collect();
         assert_eq!(widths, vec![1, 3, 3]);
+    }
+
+    #[test]
+    fn a_faint_grid_turned_and_straightened_keeps_its_cells() {
+        // Black rows, and vertical rulings one grey pixel wide, on a page
+        // whose print is darker (ink 100).
+        let mut g = Gray::white(600, 400);
+        for y in [100, 160, 220, 280] {
+            (100..=500).for_each(|x| {
+                g.set(x, y, 0);
+                g.set(x, y + 1, 0);
+            });
+        }
+        for x in [100, 250, 400, 500] {
+            (100..=280).for_each(|y| g.set(x, y, 40));
+        }
+        let turned = g.rotated(1.8);
+        let skew = skew_degrees(&turned, 128);
+        let straight = turned.rotated(skew);
+        let found = tables(&LineMask::find(&straight, 100).cells());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].cells.len(), 9, "{skew}");
     }
 
     #[test]
