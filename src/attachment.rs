@@ -7,12 +7,17 @@
 //! extractors turn into U+FFFD. Layout columns become `|`-separated cells.
 
 use std::io::{Cursor, Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use calamine::Reader;
 use quick_xml::events::Event;
 
+use crate::scan::{Tool, ToolError};
+
+const PDFTOTEXT: Tool = Tool {
+    program: "pdftotext",
+    package: "poppler-utils",
+};
 /// Longest a converter may run on one attachment.
 const CONVERT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest XML part read out of a DOCX.
@@ -170,53 +175,25 @@ fn pdf_text(bytes: &[u8]) -> Result<String, AttachmentError> {
     run_pdftotext(bytes, &["-layout", "-enc", "UTF-8"])
 }
 
-/// Run `pdftotext` with `args` on the bytes, bounded by [`CONVERT_TIMEOUT`].
+/// Run `pdftotext` with `args` on the bytes, bounded by [`CONVERT_TIMEOUT`]:
+/// the program's output is waited on with a deadline, never polled.
 fn run_pdftotext(bytes: &[u8], args: &[&str]) -> Result<String, AttachmentError> {
     let mut file =
         tempfile::NamedTempFile::new().map_err(|e| AttachmentError::Pdftotext(e.to_string()))?;
     file.write_all(bytes)
         .map_err(|e| AttachmentError::Pdftotext(e.to_string()))?;
-    let mut child = Command::new("pdftotext")
-        .args(args)
-        .arg(file.path())
-        .arg("-")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => AttachmentError::NoPdftotext,
-            _ => AttachmentError::Pdftotext(e.to_string()),
-        })?;
-    let mut stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut out);
-        }
-        out
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > CONVERT_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(AttachmentError::Pdftotext("timed out".into()));
+    let mut argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    argv.push(file.path().as_os_str());
+    argv.push("-".as_ref());
+    let out = PDFTOTEXT
+        .run(&argv, &[], CONVERT_TIMEOUT)
+        .map_err(|e| match e {
+            ToolError::Missing { .. } => AttachmentError::NoPdftotext,
+            ToolError::TimedOut { secs, .. } => {
+                AttachmentError::Pdftotext(format!("timed out after {secs} s"))
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(AttachmentError::Pdftotext(e.to_string())),
-        }
-    };
-    let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        let mut err = String::new();
-        if let Some(mut s) = child.stderr.take() {
-            let _ = s.read_to_string(&mut err);
-        }
-        return Err(AttachmentError::Pdftotext(err.trim().to_string()));
-    }
+            ToolError::Failed { message, .. } => AttachmentError::Pdftotext(message),
+        })?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 

@@ -25,7 +25,7 @@ mod tables;
 
 pub use codes::{codebook, CodeEntry};
 pub use report::{agency_of, is_title_line, year_of};
-pub use scanned::{ScanLine, ScannedCell, MIN_CONFIDENCE};
+pub use scanned::{min_confidence, ScanLine, ScannedCell, FULL_RESOLUTION, MIN_CONFIDENCE};
 
 /// Version of the extractor, stored beside every derived row so that a
 /// re-extraction can tell which rows came from which logic.

@@ -7,10 +7,28 @@ use super::number::is_figure;
 use super::tables::{self, Row};
 use super::{build, identity, layout, report, Report};
 
-/// Confidence (0–100) below which an OCR figure is not trusted.
+/// Confidence (0–100) below which an OCR figure is not trusted, on a page
+/// scanned at [`FULL_RESOLUTION`] or finer.
 pub const MIN_CONFIDENCE: f32 = 60.0;
 /// Confidence of the figures an identity needs to confirm a doubtful one.
 const CONFIRMING_CONFIDENCE: f32 = 85.0;
+/// Pixels per inch from which a page's print is fine enough for
+/// [`MIN_CONFIDENCE`]: 7-point figures are then about 15 pixels tall.
+pub const FULL_RESOLUTION: f32 = 200.0;
+/// Confidence the threshold rises by for every pixel per inch a page lacks
+/// below [`FULL_RESOLUTION`].
+const CONFIDENCE_PER_PPI: f32 = 0.7;
+/// Highest threshold: beyond it no reading would be trusted at all.
+const MAX_THRESHOLD: f32 = 96.0;
+
+/// The confidence an OCR figure needs on a page scanned at `ppi` pixels
+/// per inch. On a coarser scan the recogniser misreads figures with a
+/// confidence as high as 80 (a 150 ppi page), so the bar rises as the
+/// resolution falls; an unknown resolution is taken as full.
+pub fn min_confidence(ppi: Option<f32>) -> f32 {
+    let lack = ppi.map_or(0.0, |p| (FULL_RESOLUTION - p).max(0.0));
+    (MIN_CONFIDENCE + lack * CONFIDENCE_PER_PPI).min(MAX_THRESHOLD)
+}
 
 /// One table cell as OCR read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +46,9 @@ pub enum ScanLine {
     /// One grid row of a table, its cells left to right (a merged cell on
     /// every row it spans).
     Row(Vec<ScannedCell>),
+    /// The resolution (pixels per inch) the page that follows was scanned
+    /// at, where known: the coarsest page sets the confidence figures need.
+    Resolution(f32),
 }
 
 /// The report on scanned pages; none when the pages hold no title and no
@@ -37,7 +58,7 @@ pub fn extract(lines: &[ScanLine]) -> Vec<Report> {
         .iter()
         .filter_map(|l| match l {
             ScanLine::Text(t) => Some(t.as_str()),
-            ScanLine::Row(_) => None,
+            _ => None,
         })
         .collect();
     let segment = layout::segments(&text.join("\n"), None)
@@ -47,7 +68,7 @@ pub fn extract(lines: &[ScanLine]) -> Vec<Report> {
         .iter()
         .filter_map(|l| match l {
             ScanLine::Row(cells) => Some(row_of(cells)),
-            ScanLine::Text(_) => None,
+            _ => None,
         })
         .filter(|r| !r.labels.is_empty() || !r.values.is_empty())
         .collect();
@@ -67,17 +88,31 @@ pub fn extract(lines: &[ScanLine]) -> Vec<Report> {
             .notes
             .push("title as OCR read it, partly misread".to_string());
     }
-    let doubtful = distrust_doubtful(&mut report);
-    let confirmed = confirm_by_identities(&mut report, &doubtful);
+    let ppi = lines
+        .iter()
+        .filter_map(|l| match l {
+            ScanLine::Resolution(p) => Some(*p),
+            _ => None,
+        })
+        .reduce(f32::min);
+    let threshold = min_confidence(ppi);
+    if threshold > MIN_CONFIDENCE {
+        report.notes.push(format!(
+            "scanned at {:.0} pixels per inch: OCR figures need confidence {threshold:.0}",
+            ppi.unwrap_or(FULL_RESOLUTION)
+        ));
+    }
+    let doubtful = distrust_doubtful(&mut report, threshold);
+    let confirmed = confirm_by_identities(&mut report, &doubtful, threshold);
     if doubtful.len() > confirmed {
         report.notes.push(format!(
-            "{} OCR figures below confidence {MIN_CONFIDENCE} left null",
+            "{} OCR figures below confidence {threshold:.0} left null",
             doubtful.len() - confirmed
         ));
     }
     if confirmed > 0 {
         report.notes.push(format!(
-            "{confirmed} OCR figures below confidence {MIN_CONFIDENCE} kept: an identity of confident figures holds with them"
+            "{confirmed} OCR figures below confidence {threshold:.0} kept: an identity of confident figures holds with them"
         ));
     }
     report.checks = identity::check_all(&report.cells, report.format);
@@ -94,13 +129,26 @@ fn misread_title(text: &[&str]) -> Option<String> {
 
 /// Labels first, then the figures: every cell after the last one that holds
 /// Chinese text and is no figure (OCR's look-alikes read as digits), each
-/// with its confidence. A cell of Latin letters there is a figure OCR could
-/// not read: its value is null, its text kept.
+/// with its confidence. A cell of Latin letters there, or of one or two
+/// Chinese characters after a figure, is a figure OCR could not read: its
+/// value is null, its text kept.
 fn row_of(cells: &[ScannedCell]) -> Row {
     let texts: Vec<String> = cells.iter().map(|c| figure_text(&c.text)).collect();
+    let figure = |t: &String| !t.is_empty() && is_figure(t);
+    let first_figure = texts.iter().position(figure);
+    // A row of figures: most cells right of its first hold one.
+    let of_figures = 2 * texts.iter().skip(1).filter(|t| figure(t)).count() > texts.len() - 1;
     let split = texts
         .iter()
-        .rposition(|t| !is_figure(t) && !t.is_ascii())
+        .enumerate()
+        .rposition(|(i, t)| {
+            let label = !is_figure(t) && !t.is_ascii();
+            // One or two characters after a figure, in a row of figures,
+            // are a figure OCR read as Chinese (`石` for `75`), not a label.
+            let misread =
+                of_figures && first_figure.is_some_and(|f| f < i) && t.chars().count() <= 2;
+            label && !misread
+        })
         .map_or(0, |i| i + 1);
     Row {
         labels: texts[..split]
@@ -132,24 +180,25 @@ fn figure_text(text: &str) -> String {
         })
         .collect();
     match mapped {
-        Some(m) if m.chars().any(|c| c.is_ascii_digit()) => m,
+        // A point with no digit after it is a speck, not a decimal point.
+        Some(m) if m.chars().any(|c| c.is_ascii_digit()) => m.trim_end_matches('.').to_string(),
         _ => text.trim().to_string(),
     }
 }
 
-/// Null every OCR figure read with less than [`MIN_CONFIDENCE`]; returns
-/// the cells nulled, each with the figure it was read as.
-fn distrust_doubtful(report: &mut Report) -> Vec<(usize, f64)> {
+/// Null every OCR figure read with less than `threshold`; returns the
+/// cells nulled, each with the figure it was read as.
+fn distrust_doubtful(report: &mut Report, threshold: f32) -> Vec<(usize, f64)> {
     let mut nulled = Vec::new();
     for (i, c) in report.cells.iter_mut().enumerate() {
         let Some(conf) = c.ocr_conf else { continue };
-        let Some(read) = c.value.filter(|_| conf < f64::from(MIN_CONFIDENCE)) else {
+        let Some(read) = c.value.filter(|_| conf < f64::from(threshold)) else {
             continue;
         };
         c.value = None;
         add_note(
             c,
-            format!("OCR confidence {conf:.0} below {MIN_CONFIDENCE}: left null"),
+            format!("OCR confidence {conf:.0} below {threshold:.0}: left null"),
         );
         nulled.push((i, read));
     }
@@ -157,17 +206,17 @@ fn distrust_doubtful(report: &mut Report) -> Vec<(usize, f64)> {
 }
 
 /// Give back a doubtful figure its reading where that reading, alone among
-/// the doubtful ones, makes an identity of otherwise confident figures hold
+/// the doubtful ones, makes an identity of otherwise confident figures (at
+/// least `threshold`, and [`CONFIRMING_CONFIDENCE`]) hold
 /// that could not be checked without it, and breaks none: the figure is then
 /// read and confirmed, not guessed. Returns how many were kept.
-fn confirm_by_identities(report: &mut Report, doubtful: &[(usize, f64)]) -> usize {
+fn confirm_by_identities(report: &mut Report, doubtful: &[(usize, f64)], threshold: f32) -> usize {
     // Only figures read with a wide margin may confirm another: two figures
     // misread alike (`21` as `2` twice) must not vouch for each other.
+    let confirming = CONFIRMING_CONFIDENCE.max(threshold);
     let mut strict = report.cells.clone();
     for c in &mut strict {
-        if c.ocr_conf
-            .is_some_and(|k| k < f64::from(CONFIRMING_CONFIDENCE))
-        {
+        if c.ocr_conf.is_some_and(|k| k < f64::from(confirming)) {
             c.value = None;
         }
     }
@@ -235,6 +284,8 @@ mod tests {
         assert_eq!(figure_text("1O6 9O"), "10690");
         assert_eq!(figure_text(" 21 "), "21");
         assert_eq!(figure_text("l"), "1");
+        assert_eq!(figure_text("8."), "8");
+        assert_eq!(figure_text("9116.36"), "9116.36");
         assert_eq!(figure_text("规章"), "规章");
         assert_eq!(figure_text("Other"), "Other");
     }
@@ -282,10 +333,70 @@ mod tests {
             .contains("confidence 31"));
     }
 
+    #[test]
+    fn a_coarse_scan_needs_more_confidence() {
+        assert_eq!(min_confidence(None), MIN_CONFIDENCE);
+        assert_eq!(min_confidence(Some(300.0)), MIN_CONFIDENCE);
+        assert!((min_confidence(Some(150.0)) - 95.0).abs() < 0.01);
+        assert_eq!(min_confidence(Some(72.0)), MAX_THRESHOLD);
+        let lines = |ppi: f32| {
+            vec![
+                ScanLine::Resolution(ppi),
+                ScanLine::Text("2022年政府信息公开工作年度报告".into()),
+                ScanLine::Row(vec![cell("信息内容", 95.0), cell("本年处理决定数量", 95.0)]),
+                ScanLine::Row(vec![cell("行政许可", 95.0), cell("10690", 80.0)]),
+            ]
+        };
+        let value = |ppi| extract(&lines(ppi))[0].cells[0].value;
+        assert_eq!(value(200.0), Some(10690.0));
+        // The same reading on a 150 ppi page is not trusted.
+        assert_eq!(value(150.0), None);
+    }
+
     fn requests_row(label: &str, figures: &[(&str, f32)]) -> ScanLine {
         let mut cells = vec![cell(label, 95.0)];
         cells.extend(figures.iter().map(|(t, c)| cell(t, *c)));
         ScanLine::Row(cells)
+    }
+
+    #[test]
+    fn a_figure_read_as_chinese_keeps_its_row() {
+        let sure = |t| (t, 95.0);
+        let lines = vec![
+            ScanLine::Text("2022年政府信息公开工作年度报告".into()),
+            ScanLine::Row(vec![cell("申请人情况", 95.0)]),
+            requests_row(
+                "（七）总计",
+                &[
+                    sure("72"),
+                    sure("3"),
+                    sure("0"),
+                    sure("0"),
+                    sure("0"),
+                    sure("0"),
+                    ("石", 70.0),
+                ],
+            ),
+        ];
+        let r = &extract(&lines)[0];
+        let row: Vec<(&str, Option<f64>, &str)> = r
+            .cells
+            .iter()
+            .filter(|c| c.row == "total")
+            .map(|c| (c.col.as_str(), c.value, c.raw.as_str()))
+            .collect();
+        assert_eq!(row.len(), 7, "{:#?}", r.notes);
+        assert_eq!(row[0], ("natural_person", Some(72.0), "72"));
+        assert_eq!(row[6], ("total", None, "石"));
+        // A header row of column names is not read as figures.
+        let header = row_of(&[
+            cell("申请人情况", 95.0),
+            cell("自然人", 95.0),
+            cell("ae", 20.0),
+            cell("4", 0.0),
+            cell("总计", 93.0),
+        ]);
+        assert!(header.values.is_empty(), "{header:?}");
     }
 
     #[test]

@@ -190,7 +190,8 @@ impl Reader {
             }
             return;
         }
-        let n = self.header.len();
+        let form = self.form_columns(row);
+        let n = form.map_or(self.header.len(), <[&str]>::len);
         let trimmed;
         let row =
             if n > 0 && row.values.len() > n && row.values[n..].iter().all(|v| v.trim().is_empty())
@@ -213,16 +214,28 @@ impl Reader {
             .iter()
             .rev()
             .find_map(|l| labels::proactive_row(l));
-        let cols = self.header.clone();
+        let cols = form.map_or_else(|| self.header.clone(), <[&str]>::to_vec);
         let fits = cols.len() == row.values.len()
             && code.is_some_and(|c| cols.iter().all(|col| row_has_col(c, col)));
         match code {
             Some(c) if fits => {
+                let unit_of = match form {
+                    Some(_) => header_unit(&self.pending),
+                    None => self.header_unit,
+                };
                 for (i, (col, raw)) in cols.iter().zip(&row.values).enumerate() {
                     self.mark_format(col);
-                    let unit = (*col == "amount").then_some(self.header_unit);
+                    let unit = (*col == "amount").then_some(unit_of);
                     self.push(Table::Proactive, c, col, raw, unit, label, true);
                     self.mark_ocr(row.ocr(i));
+                    if form.is_some() {
+                        let printed = self.pending.clone();
+                        if let Some(cell) = self.out.cells.last_mut() {
+                            cell.note = Some(format!(
+                                "column by the national form: its header was not read ({printed:?})"
+                            ));
+                        }
+                    }
                 }
             }
             _ => {
@@ -248,6 +261,33 @@ impl Reader {
                 self.push_nonstandard(Table::Proactive, &[], row);
             }
         }
+    }
+
+    /// The columns the national form gives a proactive row whose sub-block
+    /// header was printed but named no column (OCR garbled it): known when
+    /// the row's label names a row, the format is known, and the row's
+    /// figures fill those columns, any further cells blank.
+    fn form_columns(&self, row: &Row) -> Option<&'static [&'static str]> {
+        if !self.header.is_empty() || self.pending.is_empty() {
+            return None;
+        }
+        let code = row
+            .labels
+            .iter()
+            .rev()
+            .find_map(|l| labels::proactive_row(l))?;
+        let format = match (self.out.saw_2019, self.out.saw_2021) {
+            (true, false) => Format::V2019,
+            (false, true) => Format::V2021,
+            _ => return None,
+        };
+        let cols = proactive_cols(format, code);
+        let filled = row.values.len() >= cols.len()
+            && row.values[..cols.len()]
+                .iter()
+                .all(|v| !v.trim().is_empty())
+            && row.values[cols.len()..].iter().all(|v| v.trim().is_empty());
+        (!cols.is_empty() && filled).then_some(cols)
     }
 
     /// A row of blank cells whose label names a proactive row of the
@@ -303,10 +343,11 @@ impl Reader {
                 self.under = Some(o);
             }
         }
+        let label = row.labels.last().map_or("", String::as_str);
         if row.values.is_empty() {
+            self.note_row_without_figures(&row.labels);
             return;
         }
-        let label = row.labels.last().map_or("", String::as_str);
         let Some(values) =
             self.expect_figures(Table::Requests, label, &row.values, REQUEST_COLS.len())
         else {
@@ -331,6 +372,27 @@ impl Reader {
                 self.push_nonstandard(Table::Requests, &cols, &row.tail(values.len()));
             }
             None => self.push_nonstandard(Table::Requests, &cols, &row.tail(values.len())),
+        }
+    }
+
+    /// A requests row that names a row of figures but holds none (its
+    /// figures unreadable, or read as text) leaves a note: it is not lost
+    /// silently. Headings (`（三）不予公开`) hold no figures and pass.
+    fn note_row_without_figures(&mut self, printed: &[String]) {
+        if is_column_header(printed) {
+            return;
+        }
+        let Some((label, code)) = printed
+            .iter()
+            .find_map(|l| labels::requests_row(l, self.under).map(|c| (l, c)))
+        else {
+            return;
+        };
+        let heading = code != "total" && labels::outcome_heading(label).is_some();
+        if !heading && !self.has_row(Table::Requests, code) {
+            self.note(format!(
+                "requests row {code} ({label:?}) printed without figures that could be read: {printed:?}"
+            ));
         }
     }
 
@@ -451,6 +513,18 @@ impl Reader {
     }
 }
 
+/// A requests header row: a label names an applicant column (`自然人`,
+/// `商业企业`; `总计` names a row too, and does not count).
+fn is_column_header(printed: &[String]) -> bool {
+    printed.iter().any(|l| {
+        let k = key(l);
+        REQUEST_COLS
+            .iter()
+            .flat_map(|(_, name, _)| name.split('/'))
+            .any(|part| part != "总计" && k == key(part))
+    })
+}
+
 /// The appeals heading names review and lawsuit; its header cell is a
 /// bare `行政复议` (or the misprint `行政法复议`). A longer label that only
 /// mentions 复议 (a province's extra requests row) opens nothing.
@@ -492,6 +566,52 @@ fn header_unit(header: &str) -> Option<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_under_an_unread_header_takes_the_forms_columns() {
+        let t = read(&[
+            Row::of(
+                &["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+                &[],
+            ),
+            Row::of(&["规章"], &["0", "0", "0"]),
+            Row::of(&["信息内容", "本年收英金说《单位;万元)"], &["", ""]),
+            Row::of(&["行政事业性收费"], &["9116.36", "", ""]),
+            Row::of(&["行政事业性收费"], &["9116.36", "7"]),
+        ]);
+        let fees: Vec<(&str, &str, Option<f64>, Option<&str>)> = t
+            .cells
+            .iter()
+            .filter(|c| c.row == "fees")
+            .map(|c| (c.col.as_str(), c.raw.as_str(), c.value, c.unit.as_deref()))
+            .collect();
+        assert_eq!(
+            fees,
+            vec![("amount", "9116.36", Some(9116.36), Some("wan_yuan"))]
+        );
+        let fee = t.cells.iter().find(|c| c.row == "fees").unwrap();
+        assert!(fee.note.as_deref().unwrap().contains("national form"));
+        // Two figures where the form has one column: not placed.
+        assert!(t.cells.iter().any(|c| c.row.starts_with("nonstandard.")));
+    }
+
+    #[test]
+    fn a_figure_row_without_figures_leaves_a_note() {
+        let t = read(&[
+            Row::of(&["申请人情况", "自然人", "总计"], &[]),
+            Row::of(&["三、本年度办理结果"], &[]),
+            Row::of(&["（三）不予公开"], &[]),
+            Row::of(&["（七）总计", "72", "3", "0", "0", "0", "0", "石"], &[]),
+        ]);
+        assert_eq!(
+            t.notes,
+            vec![
+                "requests row total (\"（七）总计\") printed without figures that could be read: \
+                 [\"（七）总计\", \"72\", \"3\", \"0\", \"0\", \"0\", \"0\", \"石\"]"
+                    .to_string()
+            ]
+        );
+    }
 
     #[test]
     fn a_row_of_blank_cells_is_kept_blank() {

@@ -121,7 +121,8 @@ pub fn better(first: &Reading, again: Reading) -> Reading {
 fn holds_figure(t: &Table, ci: usize, first: &[Reading], reading: &Reading) -> bool {
     let han = |s: &str| !s.is_ascii();
     let (text, conf) = reading;
-    let doubtful = text.chars().count() <= 2 && conf.is_some_and(|c| c < DOUBT);
+    let short = text.chars().count() <= 2;
+    let doubtful = short && (conf.is_some_and(|c| c < DOUBT) || among_figures(t, ci, first));
     if han(text) && !doubtful {
         return false;
     }
@@ -139,6 +140,29 @@ fn holds_figure(t: &Table, ci: usize, first: &[Reading], reading: &Reading) -> b
             .all(|(_, r)| {
                 r.len() > 1 && r.iter().all(|&i| first.get(i).is_none_or(|(s, _)| !han(s)))
             })
+}
+
+/// True when most other cells right of the label column on a row of cell
+/// `ci` read as digits: a short Chinese reading there (`石` for `75`) is a
+/// misread figure.
+fn among_figures(t: &Table, ci: usize, first: &[Reading]) -> bool {
+    let left = t.cells.iter().map(|c| c.left).min().unwrap_or(0);
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.');
+    t.rows
+        .iter()
+        .filter(|(_, r)| r.contains(&ci))
+        .any(|(_, r)| {
+            let others: Vec<usize> = r
+                .iter()
+                .copied()
+                .filter(|&i| i != ci && t.cells.get(i).is_some_and(|c| c.left > left + 10))
+                .collect();
+            let figures = others
+                .iter()
+                .filter(|&&i| first.get(i).is_some_and(|(s, _)| digits(s.trim())))
+                .count();
+            !others.is_empty() && 2 * figures > others.len()
+        })
 }
 
 /// The crops one below the other on a white strip, and where each lies.

@@ -68,6 +68,20 @@ pub struct Rect {
 }
 
 impl Rect {
+    /// The rectangle grown by `by` pixels on every side, within a page of
+    /// `width` × `height`.
+    pub fn grown(&self, by: usize, width: usize, height: usize) -> Rect {
+        Rect {
+            left: self.left.saturating_sub(by),
+            top: self.top.saturating_sub(by),
+            right: (self.right + by).min(width),
+            bottom: (self.bottom + by).min(height),
+        }
+    }
+    /// True when the two share any column of pixels.
+    pub fn overlaps_across(&self, other: &Rect) -> bool {
+        self.left.max(other.left) < self.right.min(other.right)
+    }
     pub fn contains(&self, x: usize, y: usize) -> bool {
         (self.left..self.right).contains(&x) && (self.top..self.bottom).contains(&y)
     }
@@ -91,16 +105,27 @@ impl LineMask {
     pub fn find(img: &Gray, ink: u8) -> LineMask {
         let (w, h) = (img.width, img.height);
         let mut on = vec![false; w * h];
+        // A thin vertical ruling turned straight again is spread over two
+        // pixel columns and comes out lighter than the print, so it is
+        // looked for a third of the way towards white. Horizontal strokes
+        // of print (一, 二) would join into lines at that level; vertical
+        // ones are shorter than a row.
+        let level = ink.saturating_add((255 - ink) / 3);
         let dark = |x: usize, y: usize| img.get(x, y) <= ink;
+        let faint = |x: usize, y: usize| img.get(x, y) <= level;
         let min_h = (w / 30).max(20);
         let min_v = (w / 50).max(15);
+        // A line turned straight again may lie between two rows (columns)
+        // of pixels, half its ink in each: a pixel counts as the line's
+        // when it or its neighbour below (right) is dark.
         for y in 0..h {
             for (a, b) in runs(w, |x| dark(x, y), min_h) {
                 on[y * w + a..y * w + b].iter_mut().for_each(|p| *p = true);
             }
         }
         for x in 0..w {
-            for (a, b) in runs(h, |y| dark(x, y), min_v) {
+            let right = (x + 1).min(w - 1);
+            for (a, b) in runs(h, |y| faint(x, y) || faint(right, y), min_v) {
                 (a..b).for_each(|y| on[y * w + x] = true);
             }
         }
@@ -115,15 +140,19 @@ impl LineMask {
         x < self.width && y < self.height && self.on[y * self.width + x]
     }
 
-    /// Paint the lines (and a pixel around them) white, so that the
-    /// recogniser sees the text alone.
-    pub fn erase(&self, img: &mut Gray) {
-        for y in 0..self.height {
-            for x in 0..self.width {
-                let near = (y.saturating_sub(1)..=y + 1)
-                    .any(|yy| (x.saturating_sub(1)..=x + 1).any(|xx| self.at(xx, yy)));
-                if near {
-                    img.set(x, y, 255);
+    /// Paint the lines (and a pixel around them) white within `areas` (the
+    /// tables), so that the recogniser sees the cells' text alone. Outside
+    /// the tables nothing is erased: the long strokes of large print (a
+    /// title's 平, 报) are runs of ink as long as a ruling line.
+    pub fn erase_within(&self, img: &mut Gray, areas: &[Rect]) {
+        for a in areas {
+            for y in a.top..a.bottom.min(self.height) {
+                for x in a.left..a.right.min(self.width) {
+                    let near = (y.saturating_sub(1)..=y + 1)
+                        .any(|yy| (x.saturating_sub(1)..=x + 1).any(|xx| self.at(xx, yy)));
+                    if near {
+                        img.set(x, y, 255);
+                    }
                 }
             }
         }
@@ -222,6 +251,27 @@ pub struct Table {
     pub cells: Vec<Rect>,
     /// Per grid row: its top edge and the indices into `cells`.
     pub rows: Vec<(usize, Vec<usize>)>,
+}
+
+impl Table {
+    /// The smallest rectangle holding every cell (its ruling lies just
+    /// outside).
+    pub fn bounds(&self) -> Rect {
+        self.cells.iter().fold(
+            Rect {
+                left: usize::MAX,
+                top: usize::MAX,
+                right: 0,
+                bottom: 0,
+            },
+            |b, c| Rect {
+                left: b.left.min(c.left),
+                top: b.top.min(c.top),
+                right: b.right.max(c.right),
+                bottom: b.bottom.max(c.bottom),
+            },
+        )
+    }
 }
 
 /// Group cells that share edges into tables, top to bottom, and lay each
@@ -330,6 +380,28 @@ mod tests {
         assert_eq!(t.cells.len(), 7);
         let widths: Vec<usize> = t.rows.iter().map(|(_, r)| r.len()).collect();
         assert_eq!(widths, vec![1, 3, 3]);
+    }
+
+    #[test]
+    fn a_faint_grid_turned_and_straightened_keeps_its_cells() {
+        // Black rows, and vertical rulings one grey pixel wide, on a page
+        // whose print is darker (ink 100).
+        let mut g = Gray::white(600, 400);
+        for y in [100, 160, 220, 280] {
+            (100..=500).for_each(|x| {
+                g.set(x, y, 0);
+                g.set(x, y + 1, 0);
+            });
+        }
+        for x in [100, 250, 400, 500] {
+            (100..=280).for_each(|y| g.set(x, y, 40));
+        }
+        let turned = g.rotated(1.8);
+        let skew = skew_degrees(&turned, 128);
+        let straight = turned.rotated(skew);
+        let found = tables(&LineMask::find(&straight, 100).cells());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].cells.len(), 9, "{skew}");
     }
 
     #[test]
