@@ -10,16 +10,17 @@ cd "$(dirname "$0")/.."
 real=("${@:-tests/fixtures/samples}")
 python3 -m pip install -q --disable-pip-version-check pandas lxml >/dev/null
 cargo build --release --example bench_extract -q
+bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_extract
 farm=$(mktemp -d)
 trap 'rm -rf "$farm"' EXIT
-target/release/examples/bench_extract --write-farm "$farm"
+"$bin" --write-farm "$farm"
 rate() { echo "$1" | grep "$2" | sed -E 's/.*: ([0-9.]+) pages\/s.*/\1/'; }
 compare() {
   local name=$1
   shift
   echo "== $name: $*"
   local ours theirs
-  ours=$(taskset -c 0 target/release/examples/bench_extract "$@")
+  ours=$(taskset -c 0 "$bin" "$@")
   theirs=$(taskset -c 0 python3 bench/pandas_read_html.py "$@")
   echo "$ours"
   echo "$theirs"
