@@ -21,7 +21,7 @@
 //! One known difference is not exercised here: text written directly inside
 //! a `<table>` outside any cell, which the tree builder moves before the
 //! table ("foster parenting"), stays where it was written in the pass's
-//! visible text (it is in no cell either way). None of the pages holds any.
+//! visible text (it is in no cell either way); the pages compared agree.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a panic is a failure report
 
 use std::path::Path;
