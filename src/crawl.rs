@@ -641,8 +641,14 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
 }
 
 /// Every link of a page, whatever platform keeps its list (CPU work).
-fn discover_on(item: &Item, page: &Url, text: &str, starts: &[Url]) -> discover::Found {
-    discover::discover(&discover::Page {
+fn discover_on(
+    item: &Item,
+    page: &Url,
+    text: &str,
+    outline: Option<&discover::outline::Outline>,
+    starts: &[Url],
+) -> discover::Found {
+    let page = discover::Page {
         url: page,
         text,
         kind: item.kind,
@@ -650,7 +656,8 @@ fn discover_on(item: &Item, page: &Url, text: &str, starts: &[Url]) -> discover:
         anchor: item.anchor.as_deref(),
         form: item.form.as_deref(),
         starts,
-    })
+    };
+    discover::discover_with(&page, outline)
 }
 
 fn verdict(robots: &Robots, url: &Url) -> Verdict {
@@ -807,8 +814,10 @@ impl Ctx {
                 let found = analysis
                     .as_ref()
                     .filter(|_| !kind.is_refusal())
-                    .and_then(|a| a.decoded.as_ref())
-                    .map(|d| discover_on(&looked, &fetched.url, &d.text, &starts));
+                    .and_then(|a| Some((a.decoded.as_ref()?, a.outline.as_ref())))
+                    .map(|(d, outline)| {
+                        discover_on(&looked, &fetched.url, &d.text, outline, &starts)
+                    });
                 (analysis, found, kind)
             })
             .await?;
@@ -876,7 +885,7 @@ impl Ctx {
         };
         let (looked, at, starts) = (item.clone(), page.clone(), self.starts_of(&item.source));
         let rendered = self
-            .cpu(move || discover_on(&looked, &at, &dom, &starts))
+            .cpu(move || discover_on(&looked, &at, &dom, None, &starts))
             .await?;
         tracing::info!(url = %page, candidates = rendered.candidates, "rendered in Chromium");
         found.links.extend(rendered.links);
@@ -1229,7 +1238,7 @@ impl Ctx {
         let (page_url, looked, text) = (url.clone(), item.clone(), page.text);
         let starts = self.starts_of(&item.source);
         let found = self
-            .cpu(move || text.map(|t| discover_on(&looked, &page_url, &t, &starts)))
+            .cpu(move || text.map(|t| discover_on(&looked, &page_url, &t, None, &starts)))
             .await?;
         self.settle(item, url, page.status, outcome, capture, None, found)
             .await

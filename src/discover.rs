@@ -70,36 +70,49 @@ pub struct Found {
 
 /// Every link a page leads to, whatever platform keeps its list.
 pub fn discover(page: &Page<'_>) -> Found {
+    discover_with(page, None)
+}
+
+/// [`discover`] given the page's outline when it is already read (by
+/// [`crate::markup::read`], in the pass that also fed extraction).
+pub fn discover_with(page: &Page<'_>, outline: Option<&Outline>) -> Found {
     if let Some(found) = gkmlpt::api_answer(page)
         .or_else(|| hanweb::api_answer(page))
         .or_else(|| trs::api_answer(page))
     {
         return finish(page, found.0, Some(found.1));
     }
-    let doc = Outline::parse(page.text);
-    let kind = if page.kind == Kind::Report && column::reads_as_listing(page.url, &doc) {
+    let parsed;
+    let doc = match outline {
+        Some(outline) => outline,
+        None => {
+            parsed = Outline::parse(page.text);
+            &parsed
+        }
+    };
+    let kind = if page.kind == Kind::Report && column::reads_as_listing(page.url, doc) {
         Kind::Listing
     } else {
         page.kind
     };
-    let mut out = links_in(page.url, &doc, kind);
+    let mut out = links_in(page.url, doc, kind);
     let mut platform = if out.iter().any(|l| l.pagination && l.anchor.is_none()) {
         Some("trs")
     } else {
         None
     };
     if kind == Kind::Listing {
-        let in_column = column::is_report_column(page, &doc);
+        let in_column = column::is_report_column(page, doc);
         let classes: [(&'static str, Vec<Link>); 6] = [
-            ("gkmlpt", gkmlpt::shell(page, &doc)),
+            ("gkmlpt", gkmlpt::shell(page, doc)),
             ("hanweb", hanweb::column(page, in_column)),
             ("trs-api", trs::column(page, in_column)),
-            ("script-list", script::lists(page, &doc, in_column)),
-            ("redirect-shell", shell::targets(page, &doc)),
+            ("script-list", script::lists(page, doc, in_column)),
+            ("redirect-shell", shell::targets(page, doc)),
             (
                 "report-column",
                 if in_column {
-                    column::structure(page, &doc)
+                    column::structure(page, doc)
                 } else {
                     Vec::new()
                 },

@@ -17,6 +17,7 @@ pub mod import;
 pub mod integrity;
 pub mod interrupt;
 pub mod ledger;
+pub mod markup;
 pub mod outcome;
 pub mod parent_page;
 pub mod pipeline;

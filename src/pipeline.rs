@@ -9,6 +9,7 @@ use url::Url;
 use crate::archive::{Archive, ArchiveError, NewCapture};
 use crate::attachment::{self, Kind};
 use crate::decode::{self, Decoded};
+use crate::discover::outline::Outline;
 use crate::extract::{self, Report};
 use crate::fetch::{self, Conditional, FetchError, Fetched, Fetcher};
 use crate::outcome::{self, Outcome};
@@ -537,6 +538,9 @@ pub struct Analysis {
     /// The decoding of an HTML or text document; `None` for attachments.
     pub decoded: Option<Decoded>,
     pub reports: Vec<Report>,
+    /// What link discovery reads of an HTML page, from the pass that also
+    /// fed extraction.
+    pub outline: Option<Outline>,
 }
 
 /// Decode + extract a document by its kind (HTML, text, PDF, DOCX,
@@ -547,22 +551,26 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
         Kind::Html | Kind::Text if is_binary(entity) => Some(Analysis {
             decoded: None,
             reports: Vec::new(),
+            outline: None,
         }),
         Kind::Html | Kind::Text => {
             let decoded = decode::decode(entity, content_type);
-            let reports = if kind == Kind::Html {
-                extract::extract_html(&decoded.text)
+            let (reports, outline) = if kind == Kind::Html {
+                let (page, outline) = crate::markup::read(&decoded.text);
+                (extract::extract_html_page(&page), Some(outline))
             } else {
-                extract::extract_text(&decoded.text)
+                (extract::extract_text(&decoded.text), None)
             };
             Some(Analysis {
                 decoded: Some(decoded),
                 reports,
+                outline,
             })
         }
         Kind::Unconvertible => Some(Analysis {
             decoded: None,
             reports: Vec::new(),
+            outline: None,
         }),
         Kind::Pdf => {
             let layout = attachment::pdf_layout(entity)
@@ -580,11 +588,13 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
             Some(Analysis {
                 decoded: None,
                 reports,
+                outline: None,
             })
         }
         Kind::Image => Some(Analysis {
             decoded: None,
             reports: scanned_reports(url, scan::read_image(entity)),
+            outline: None,
         }),
         _ => {
             let reports = match attachment::to_text(kind, entity) {
@@ -597,6 +607,7 @@ pub fn analyse_document(url: &str, entity: &[u8], content_type: Option<&str>) ->
             Some(Analysis {
                 decoded: None,
                 reports,
+                outline: None,
             })
         }
     }

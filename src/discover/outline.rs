@@ -1,6 +1,7 @@
 //! What link discovery reads of a page — its anchors, scripts, `<meta>`
-//! tags, `<base>`, title and breadcrumb — gathered in one linear pass of
-//! html5ever's WHATWG tokenizer, without building a tree.
+//! tags, `<base>`, title and breadcrumb — gathered from the token stream of
+//! one linear pass of html5ever's WHATWG tokenizer (`crate::markup`, which
+//! feeds extraction from the same pass), without building a tree.
 //!
 //! A tree costs memory in proportion to every element of the page (a 30 MB
 //! page of nested tables took over a gigabyte), and the tree builder's scope
@@ -10,14 +11,12 @@
 //! (navigation, header, footer, sidebars), and only the parts discovery
 //! reads are stored.
 
-use std::cell::RefCell;
 use std::ops::Range;
 
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
+use html5ever::tokenizer::Tag;
+use html5ever::LocalName;
+
+use crate::markup::{self, Reader};
 
 /// Marks in an element's `id` or `class` that say it is page chrome:
 /// containers around the main list whose links are not a column's items.
@@ -50,7 +49,7 @@ pub struct Meta {
     pub content: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Anchor {
     href: String,
     title: Option<String>,
@@ -59,7 +58,7 @@ struct Anchor {
 }
 
 /// The page as discovery reads it.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Outline {
     /// The text inside the elements kept (anchors, scripts, title, trail);
     /// each keeps a range of it.
@@ -75,12 +74,7 @@ pub struct Outline {
 impl Outline {
     /// Read `html` (a document or a fragment) in one pass.
     pub fn parse(html: &str) -> Self {
-        let input = BufferQueue::default();
-        input.push_back(StrTendril::from_slice(html));
-        let tokenizer = Tokenizer::new(Builder::default(), TokenizerOpts::default());
-        let _ = tokenizer.feed(&input);
-        tokenizer.end();
-        tokenizer.sink.finish()
+        markup::run(html, OutlineBuilder::default()).finish()
     }
 
     /// Every `<a href>`, in page order.
@@ -147,51 +141,44 @@ enum Keep {
 
 #[derive(Debug)]
 struct Open {
-    name: html5ever::LocalName,
+    name: LocalName,
     chrome: bool,
-    /// Inside `<svg>` or `<math>`, where `<x/>` closes itself.
-    foreign: bool,
     keep: Keep,
     text_from: usize,
 }
 
+/// Builds an [`Outline`] from the token stream.
 #[derive(Default)]
-struct Builder {
-    state: RefCell<State>,
-}
-
-#[derive(Default)]
-struct State {
+pub(crate) struct OutlineBuilder {
     out: Outline,
     stack: Vec<Open>,
     /// Open elements keeping text.
     keeping: usize,
 }
 
-impl Builder {
-    fn finish(&self) -> Outline {
-        let mut state = self.state.borrow_mut();
-        while !state.stack.is_empty() {
-            state.pop();
+impl OutlineBuilder {
+    /// The outline read, every element still open closed.
+    pub(crate) fn finish(mut self) -> Outline {
+        while !self.stack.is_empty() {
+            self.pop();
         }
-        std::mem::take(&mut state.out)
+        self.out
     }
 }
 
-impl TokenSink for Builder {
-    type Handle = ();
+impl Reader for OutlineBuilder {
+    fn start(&mut self, tag: &Tag, foreign: bool) {
+        self.start_tag(tag, foreign);
+    }
 
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut state = self.state.borrow_mut();
-        match token {
-            Token::CharacterTokens(text) if state.keeping > 0 => state.out.text.push_str(&text),
-            Token::TagToken(tag) => match tag.kind {
-                TagKind::StartTag => return state.start(tag),
-                TagKind::EndTag => state.end(&tag.name),
-            },
-            _ => {}
+    fn end(&mut self, name: &LocalName) {
+        self.end_tag(name);
+    }
+
+    fn text(&mut self, text: &str) {
+        if self.keeping > 0 {
+            self.out.text.push_str(text);
         }
-        TokenSinkResult::Continue
     }
 }
 
@@ -263,74 +250,64 @@ fn closes_p(name: &str) -> bool {
     )
 }
 
-fn attr<'t>(tag: &'t html5ever::tokenizer::Tag, name: &str) -> Option<&'t str> {
+fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
     tag.attrs
         .iter()
         .find(|a| &*a.name.local == name)
         .map(|a| &*a.value)
 }
 
-fn marked(tag: &html5ever::tokenizer::Tag, words: &[&str]) -> bool {
-    let marks = format!(
-        "{} {}",
-        attr(tag, "id").unwrap_or(""),
-        attr(tag, "class").unwrap_or("")
-    )
-    .to_ascii_lowercase();
-    words.iter().any(|w| marks.contains(w))
+/// True when the element's `id` or `class` holds one of `words` (ASCII,
+/// any case).
+fn marked(tag: &Tag, words: &[&str]) -> bool {
+    tag.attrs
+        .iter()
+        .filter(|a| matches!(&*a.name.local, "id" | "class"))
+        .any(|a| words.iter().any(|w| contains_ignore_case(&a.value, w)))
 }
 
-impl State {
-    fn start(&mut self, tag: html5ever::tokenizer::Tag) -> TokenSinkResult<()> {
+fn contains_ignore_case(hay: &str, word: &str) -> bool {
+    let (hay, word) = (hay.as_bytes(), word.as_bytes());
+    hay.len() >= word.len()
+        && hay
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+}
+
+impl OutlineBuilder {
+    fn start_tag(&mut self, tag: &Tag, foreign: bool) {
         let name: &str = &tag.name;
         self.imply_ends(name);
         match name {
             "meta" => self.out.metas.push(Meta {
-                name: attr(&tag, "name").map(str::to_string),
-                http_equiv: attr(&tag, "http-equiv").map(str::to_string),
-                content: attr(&tag, "content").map(str::to_string),
+                name: attr(tag, "name").map(str::to_string),
+                http_equiv: attr(tag, "http-equiv").map(str::to_string),
+                content: attr(tag, "content").map(str::to_string),
             }),
             "base" if self.out.base.is_none() => {
-                self.out.base = attr(&tag, "href").map(str::to_string);
+                self.out.base = attr(tag, "href").map(str::to_string);
             }
             _ => {}
         }
-        let parent = self.stack.last();
-        let foreign = parent.is_some_and(|p| p.foreign) || matches!(name, "svg" | "math");
         if is_void(name) || (tag.self_closing && foreign) {
-            return TokenSinkResult::Continue;
+            return;
         }
-        let chrome = parent.is_some_and(|p| p.chrome)
+        let chrome = self.stack.last().is_some_and(|p| p.chrome)
             || matches!(name, "nav" | "header" | "footer")
-            || marked(&tag, CHROME_WORDS);
-        let keep = self.keep_for(&tag, chrome);
+            || marked(tag, CHROME_WORDS);
+        let keep = self.keep_for(tag, chrome);
         if !matches!(keep, Keep::Nothing) {
             self.keeping += 1;
         }
         self.stack.push(Open {
             name: tag.name.clone(),
             chrome,
-            foreign,
             keep,
             text_from: self.out.text.len(),
         });
-        if foreign {
-            return TokenSinkResult::Continue;
-        }
-        // The tokenizer does not know which elements hold raw text; a tree
-        // builder would tell it, and so does this.
-        match name {
-            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
-            "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
-            "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
-                TokenSinkResult::RawData(RawKind::Rawtext)
-            }
-            "plaintext" => TokenSinkResult::Plaintext,
-            _ => TokenSinkResult::Continue,
-        }
     }
 
-    fn keep_for(&mut self, tag: &html5ever::tokenizer::Tag, chrome: bool) -> Keep {
+    fn keep_for(&mut self, tag: &Tag, chrome: bool) -> Keep {
         match &*tag.name {
             "a" => match attr(tag, "href") {
                 Some(href) => {
@@ -397,7 +374,7 @@ impl State {
         }
     }
 
-    fn end(&mut self, name: &html5ever::LocalName) {
+    fn end_tag(&mut self, name: &LocalName) {
         let found = self
             .stack
             .iter()

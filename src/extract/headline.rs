@@ -49,14 +49,12 @@ const ANSWERS: &[(&str, &[&str])] = &[
 ];
 
 /// Every headline figure the prose states.
+///
+/// The text is searched as bytes (`memchr::memmem`), positions are byte
+/// offsets; only the few characters after a match are walked one by one.
 pub fn read(prose: &str) -> Vec<Cell> {
-    let text: Vec<char> = prose
-        .lines()
-        .map(normalize)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .chars()
-        .collect();
+    let text: String = prose.lines().map(normalize).collect::<Vec<_>>().join("\n");
+    let text = text.as_str();
     let mut out: Vec<Cell> = Vec::new();
     let mut put = |row: &str, found: Option<(String, &str)>| {
         if let Some((raw, label)) = found {
@@ -67,13 +65,13 @@ pub fn read(prose: &str) -> Vec<Cell> {
     };
     put(
         "proactive_items",
-        after_words(&text, &["主动公开政府信息", "主动公开信息"], 8, &[]),
+        after_words(text, &["主动公开政府信息", "主动公开信息"], 8, &[]),
     );
     put(
         "requests_received",
-        request_count(&text, &["受理", "收到", "接收"]),
+        request_count(text, &["受理", "收到", "接收"]),
     );
-    for (row, raw) in channels(&text) {
+    for (row, raw) in channels(text) {
         put(row, Some((raw, "分别为")));
     }
     for (word, row) in CHANNELS {
@@ -81,15 +79,15 @@ pub fn read(prose: &str) -> Vec<Cell> {
         let phrases: Vec<&str> = phrases.iter().map(String::as_str).collect();
         put(
             row,
-            after_words(&text, &phrases, 3, &[]).map(|(raw, _)| (raw, *word)),
+            after_words(text, &phrases, 3, &[]).map(|(raw, _)| (raw, *word)),
         );
     }
-    put("answered", request_count(&text, &["办结", "答复"]));
+    put("answered", request_count(text, &["办结", "答复"]));
     for (row, words) in ANSWERS {
-        put(row, after_words(&text, words, 3, &['不']));
+        put(row, after_words(text, words, 3, &['不']));
     }
-    put("reviews", after_words(&text, &["行政复议"], 6, &[]));
-    put("suits", after_words(&text, &["行政诉讼"], 6, &[]));
+    put("reviews", after_words(text, &["行政复议"], 6, &[]));
+    put("suits", after_words(text, &["行政诉讼"], 6, &[]));
     out
 }
 
@@ -109,20 +107,25 @@ fn cell(row: &str, raw: &str, label: &str) -> Cell {
     }
 }
 
-/// Positions just past each occurrence of `word`.
-fn occurrences<'a>(text: &'a [char], word: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
-    let w: Vec<char> = word.chars().collect();
-    let n = w.len();
-    text.windows(n.max(1))
-        .enumerate()
-        .filter(move |(_, win)| n > 0 && *win == w.as_slice())
-        .map(move |(i, _)| (i, i + n))
+/// Byte ranges of each occurrence of `word`, overlapping ones included.
+fn occurrences<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let finder = memchr::memmem::Finder::new(word.as_bytes());
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        if word.is_empty() {
+            return None;
+        }
+        let start = from + finder.find(text.as_bytes().get(from..)?)?;
+        // Resume one character on, as a search by windows would.
+        from = start + text.get(start..)?.chars().next()?.len_utf8();
+        Some((start, start + word.len()))
+    })
 }
 
 /// The first count within `gap` characters after one of the words (a word
 /// preceded by one of `not_after` does not count: `不同意公开` is not `同意公开`).
 fn after_words<'w>(
-    text: &[char],
+    text: &str,
     words: &[&'w str],
     gap: usize,
     not_after: &[char],
@@ -130,10 +133,9 @@ fn after_words<'w>(
     words.iter().find_map(|word| {
         occurrences(text, word)
             .filter(|(start, _)| {
-                start
-                    .checked_sub(1)
-                    .and_then(|i| text.get(i))
-                    .is_none_or(|c| !not_after.contains(c))
+                text.get(..*start)
+                    .and_then(|before| before.chars().next_back())
+                    .is_none_or(|c| !not_after.contains(&c))
             })
             .find_map(|(_, end)| count_after(text, end, gap))
             .map(|raw| (raw, *word))
@@ -141,51 +143,55 @@ fn after_words<'w>(
 }
 
 /// `受理…申请1100件`: a verb, then `申请` within a few characters, then the count.
-fn request_count<'w>(text: &[char], verbs: &[&'w str]) -> Option<(String, &'w str)> {
+fn request_count<'w>(text: &str, verbs: &[&'w str]) -> Option<(String, &'w str)> {
     verbs.iter().find_map(|verb| {
         occurrences(text, verb)
             .find_map(|(_, end)| {
-                let window: String = text
-                    .iter()
-                    .skip(end)
+                let rest = text.get(end..)?;
+                let window_len: usize = rest
+                    .chars()
                     .take(12)
                     .take_while(|c| !STOPS.contains(c))
-                    .collect();
-                let at = window.find("申请")?;
-                let skip = window.get(..at)?.chars().count() + 2;
-                count_after(text, end + skip, 4)
+                    .map(char::len_utf8)
+                    .sum();
+                let at = rest.get(..window_len)?.find("申请")?;
+                count_after(text, end + at + "申请".len(), 4)
             })
             .map(|raw| (raw, *verb))
     })
 }
 
 /// Digits reached within `gap` characters (no stop in between), followed by a counter.
-fn count_after(text: &[char], from: usize, gap: usize) -> Option<String> {
-    let start = (from..from + gap + 1).find(|i| text.get(*i).is_some_and(char::is_ascii_digit))?;
-    if text.get(from..start)?.iter().any(|c| STOPS.contains(c)) {
-        return None;
-    }
-    let digits: String = text
-        .iter()
-        .skip(start)
-        .take_while(|c| c.is_ascii_digit() || **c == ',')
-        .collect();
-    let next = text.get(start + digits.chars().count())?;
-    (COUNTERS.contains(next) && !digits.is_empty()).then_some(digits)
+fn count_after(text: &str, from: usize, gap: usize) -> Option<String> {
+    let rest = text.get(from..)?;
+    let start = rest
+        .char_indices()
+        .take(gap + 1)
+        .take_while(|(_, c)| !STOPS.contains(c))
+        .find(|(_, c)| c.is_ascii_digit())
+        .map(|(i, _)| i)?;
+    let digits_len = rest
+        .get(start..)?
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b',')
+        .count();
+    let digits = rest.get(start..start + digits_len)?;
+    let next = rest.get(start + digits_len..)?.chars().next()?;
+    (COUNTERS.contains(&next) && !digits.is_empty()).then(|| digits.to_string())
 }
 
 /// `当面、网上、信函方式…分别为235件、550件、315件`: channels named in the
 /// sentence before `分别为`, paired in order with the counts after it.
-fn channels(text: &[char]) -> Vec<(&'static str, String)> {
+fn channels(text: &str) -> Vec<(&'static str, String)> {
     occurrences(text, "分别为")
         .find_map(|(start, end)| {
-            let sentence_start = text
-                .get(..start)?
-                .iter()
-                .rposition(|c| STOPS.contains(c))
-                .map_or(0, |i| i + 1);
-            let before: String = text.get(sentence_start..start)?.iter().collect();
-            let named = channels_named(&before);
+            let before = text.get(..start)?;
+            let sentence_start = before
+                .char_indices()
+                .rev()
+                .find(|(_, c)| STOPS.contains(c))
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            let named = channels_named(before.get(sentence_start..)?);
             let counts = counts_listed(text, end);
             (!named.is_empty() && counts.len() >= named.len())
                 .then(|| named.into_iter().zip(counts).collect())
@@ -210,13 +216,18 @@ fn channels_named(sentence: &str) -> Vec<&'static str> {
 }
 
 /// `235件、550件、315件`: counts joined by `、`, `,` or `和`.
-fn counts_listed(text: &[char], mut at: usize) -> Vec<String> {
+fn counts_listed(text: &str, mut at: usize) -> Vec<String> {
     let mut out = Vec::new();
     while let Some(raw) = count_after(text, at, 0) {
-        at += raw.chars().count() + 1;
+        // The digits (ASCII) and the counter after them.
+        at += raw.len();
+        at += text
+            .get(at..)
+            .and_then(|r| r.chars().next())
+            .map_or(1, char::len_utf8);
         out.push(raw);
-        match text.get(at) {
-            Some('、' | ',' | '和' | '及') => at += 1,
+        match text.get(at..).and_then(|r| r.chars().next()) {
+            Some(c @ ('、' | ',' | '和' | '及')) => at += c.len_utf8(),
             _ => break,
         }
     }

@@ -1,15 +1,19 @@
-//! A single forward pass over an HTML page that keeps only what extraction
-//! reads: the innermost tables (cells with their spans), the title
-//! candidates, and the visible text one line per block element.
+//! What extraction reads of an HTML page — the innermost tables (cells
+//! with their spans), the title candidates, and the visible text one line
+//! per block element — built from the token stream of one WHATWG
+//! tokenizer pass (`crate::markup`), without a tree.
 //!
-//! A full HTML5 tree build costs more than everything else extraction does
-//! (measured: about 87 MB/s for html5ever against several hundred for this
-//! pass), and a report needs no tree: tables are recovered with the implicit
-//! closing rules browsers apply to them (`<td>` closes the open cell, `<tr>`
-//! the open row, `</table>` everything inside it). Forgiving by construction:
-//! any byte sequence is a page; nothing here can panic.
+//! A full HTML5 tree build costs more than everything else extraction does,
+//! and a report needs no tree: tables are recovered with the rules the tree
+//! builder applies to them (a `<td>` closes the open cell, a `<tr>` the open
+//! row, a `<table>` met between cells closes the open table while one inside
+//! a cell nests, `</table>` closes everything inside it). Forgiving by
+//! construction: any text is a page; nothing here can panic.
 
-use std::borrow::Cow;
+use html5ever::tokenizer::Tag;
+use html5ever::LocalName;
+
+use crate::markup::{self, Reader};
 
 /// One source cell of a table, before spans are expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,21 +68,49 @@ fn is_block(name: &str) -> bool {
 #[derive(Default)]
 struct TableBuild {
     rows: Vec<Vec<SourceCell>>,
-    cell: Option<SourceCell>,
+    /// The open cell, and whether it was opened by `<th>`.
+    cell: Option<(SourceCell, bool)>,
+    /// A row is open: a `<td>` adds to it rather than starting one.
+    row_open: bool,
+    /// Inside `<caption>`: its text belongs to no cell.
+    in_caption: bool,
     has_child: bool,
 }
 
 impl TableBuild {
     fn close_cell(&mut self) {
-        if let Some(mut cell) = self.cell.take() {
+        if let Some((mut cell, _)) = self.cell.take() {
             cell.text = super::number::collapse_ws(&cell.text);
-            if self.rows.is_empty() {
-                self.rows.push(Vec::new());
-            }
             if let Some(row) = self.rows.last_mut() {
                 row.push(cell);
             }
         }
+    }
+
+    fn close_row(&mut self) {
+        self.close_cell();
+        self.row_open = false;
+    }
+
+    fn open_cell(&mut self, tag: &Tag) {
+        self.close_cell();
+        self.in_caption = false;
+        if !self.row_open {
+            self.rows.push(Vec::new());
+            self.row_open = true;
+        }
+        let cell = SourceCell {
+            text: String::new(),
+            rowspan: span(attr(tag, "rowspan")),
+            colspan: span(attr(tag, "colspan")),
+        };
+        self.cell = Some((cell, &*tag.name == "th"));
+    }
+
+    /// Inside a cell or a caption, where a `<table>` nests rather than
+    /// closing this one.
+    fn holds_flow(&self) -> bool {
+        self.cell.is_some() || self.in_caption
     }
 }
 
@@ -89,79 +121,88 @@ enum Capture {
     Heading,
 }
 
+/// Builds a [`Page`] from the token stream.
 #[derive(Default)]
-struct Scanner {
+pub struct PageBuilder {
     page: Page,
     tables: Vec<TableBuild>,
+    /// `<table>`s opened past [`MAX_DEPTH`], still open.
+    overflow: usize,
     capture: Option<(Capture, String)>,
     in_head: bool,
+    /// Inside an element whose raw text is not shown (`<script>`, …).
+    hidden: bool,
+    /// Open `<template>`s: their content is inert, never shown.
+    templates: usize,
+    /// Open block elements outside tables, by [`COUNTED_BLOCKS`].
+    blocks: [u32; COUNTED_BLOCKS.len()],
+}
+
+/// Block elements whose end tag ends a line only when one is open.
+const COUNTED_BLOCKS: [&str; 10] = [
+    "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+];
+
+fn open_count<'c>(counts: &'c mut [u32; COUNTED_BLOCKS.len()], name: &str) -> Option<&'c mut u32> {
+    let i = COUNTED_BLOCKS.iter().position(|b| *b == name)?;
+    counts.get_mut(i)
 }
 
 /// Scan a page.
 pub fn scan(html: &str) -> Page {
-    let mut s = Scanner::default();
-    let bytes = html.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let Some(lt) = find_byte(bytes, i, b'<') else {
-            s.text(slice(html, i, bytes.len()));
-            break;
-        };
-        if lt > i {
-            s.text(slice(html, i, lt));
-        }
-        i = s.markup(html, lt);
-    }
-    while !s.tables.is_empty() {
-        s.close_table();
-    }
-    s.page
+    markup::run(html, PageBuilder::default()).finish()
 }
 
-impl Scanner {
-    /// Handle the markup starting at `lt` (a `<`); returns where text resumes.
-    fn markup(&mut self, html: &str, lt: usize) -> usize {
-        let bytes = html.as_bytes();
-        let rest = &bytes[lt..];
-        if rest.starts_with(b"<!--") {
-            return find_seq(bytes, lt + 4, b"-->").map_or(bytes.len(), |e| e + 3);
-        }
-        if rest.starts_with(b"<!") || rest.starts_with(b"<?") {
-            return find_byte(bytes, lt, b'>').map_or(bytes.len(), |e| e + 1);
-        }
-        let closing = rest.get(1) == Some(&b'/');
-        let name_start = lt + 1 + usize::from(closing);
-        let name_end = bytes[name_start.min(bytes.len())..]
-            .iter()
-            .position(|b| !b.is_ascii_alphanumeric())
-            .map_or(bytes.len(), |p| name_start + p);
-        if name_end == name_start {
-            // A bare `<` is text.
-            self.text("<");
-            return lt + 1;
-        }
-        let raw_name = html.get(name_start..name_end).unwrap_or_default();
-        let mut buf = [0u8; 16];
-        let name = lowercase(raw_name, &mut buf);
-        let (attrs, end) = attributes(html, name_end);
-        if closing {
-            self.end_tag(name);
-            return end;
-        }
-        if matches!(name, "script" | "style" | "noscript" | "textarea") {
-            return skip_raw(bytes, end, name);
-        }
-        self.start_tag(name, &attrs);
-        end
-    }
+/// Raw-text and RCDATA elements whose text is not part of the page as shown.
+fn hides_text(name: &str) -> bool {
+    matches!(
+        name,
+        "script" | "style" | "noscript" | "textarea" | "iframe" | "noembed" | "noframes" | "title"
+    )
+}
 
-    fn start_tag(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        if is_block(name) {
+/// Elements that may stand in `<head>`; any other start tag closes it.
+fn belongs_in_head(name: &str) -> bool {
+    matches!(
+        name,
+        "head"
+            | "title"
+            | "meta"
+            | "link"
+            | "base"
+            | "basefont"
+            | "bgsound"
+            | "script"
+            | "style"
+            | "noscript"
+            | "noframes"
+            | "template"
+    )
+}
+
+impl Reader for PageBuilder {
+    fn start(&mut self, tag: &Tag, foreign: bool) {
+        let name: &str = &tag.name;
+        if name == "template" {
+            self.templates += 1;
+        }
+        if self.templates > 0 {
+            return;
+        }
+        let in_table = !self.tables.is_empty() || self.overflow > 0;
+        // Outside a table the tree builder drops a `<td>`, `<tr>`: no line.
+        if is_block(name) && (in_table || !matches!(name, "td" | "th" | "tr")) {
             self.page.text.push('\n');
         }
-        if self.in_head && !matches!(name, "title" | "meta" | "link" | "base" | "head") {
+        if let Some(n) = open_count(&mut self.blocks, name) {
+            *n = n.saturating_add(1);
+        }
+        if self.in_head && !belongs_in_head(name) {
             // Body content closes a head whose end tag is missing.
             self.in_head = false;
+        }
+        if !foreign && hides_text(name) {
+            self.hidden = true;
         }
         match name {
             "head" => self.in_head = true,
@@ -170,57 +211,172 @@ impl Scanner {
             "h1" | "h2" | "h3" => self.capture = Some((Capture::Heading, String::new())),
             "meta" => {
                 let is_title =
-                    attr(attrs, "name").is_some_and(|n| n.eq_ignore_ascii_case("ArticleTitle"));
-                if let (true, Some(content)) = (is_title, attr(attrs, "content")) {
-                    self.page
-                        .meta_titles
-                        .push(decode_entities(content).into_owned());
+                    attr(tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("ArticleTitle"));
+                if let (true, Some(content)) = (is_title, attr(tag, "content")) {
+                    self.page.meta_titles.push(content.to_string());
                 }
             }
-            "table" => self.open_table(),
-            "tr" => {
-                if let Some(t) = self.tables.last_mut() {
-                    t.close_cell();
+            _ => self.table_start(tag),
+        }
+    }
+
+    fn end(&mut self, name: &LocalName) {
+        let name: &str = name;
+        if name == "template" {
+            self.templates = self.templates.saturating_sub(1);
+            return;
+        }
+        if self.templates > 0 {
+            return;
+        }
+        if hides_text(name) {
+            self.hidden = false;
+        }
+        if matches!(name, "title" | "h1" | "h2" | "h3") {
+            self.finish_capture();
+        }
+        // An end tag ends a line where it ends an element: a stray `</div>`
+        // is dropped, a stray `</p>` or `</br>` makes one.
+        let ends = match name {
+            "head" => {
+                self.in_head = false;
+                false
+            }
+            "p" | "br" => true,
+            "table" | "tr" | "td" | "th" | "tbody" | "thead" | "tfoot" | "caption" => {
+                self.table_end(name)
+            }
+            _ => open_count(&mut self.blocks, name).is_some_and(|n| {
+                let open = *n > 0;
+                *n = n.saturating_sub(1);
+                open
+            }),
+        };
+        if ends && is_block(name) {
+            self.page.text.push('\n');
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if self.templates > 0 {
+            return;
+        }
+        if let Some((_, buf)) = self.capture.as_mut() {
+            buf.push_str(text);
+        }
+        if self.hidden {
+            return;
+        }
+        if self.in_head {
+            if text.bytes().all(|b| b.is_ascii_whitespace()) {
+                return;
+            }
+            // Text closes a head whose end tag is missing.
+            self.in_head = false;
+        }
+        if self.overflow == 0 {
+            if let Some((cell, _)) = self.tables.last_mut().and_then(|t| t.cell.as_mut()) {
+                cell.text.push_str(text);
+            }
+        }
+        self.page.text.push_str(text);
+    }
+}
+
+impl PageBuilder {
+    /// The page read, every table still open closed.
+    pub fn finish(mut self) -> Page {
+        self.overflow = 0;
+        while !self.tables.is_empty() {
+            self.close_table();
+        }
+        self.page
+    }
+
+    fn table_start(&mut self, tag: &Tag) {
+        if &*tag.name == "table" {
+            return self.open_table();
+        }
+        if self.overflow > 0 {
+            return;
+        }
+        let Some(t) = self.tables.last_mut() else {
+            return;
+        };
+        match &*tag.name {
+            "tr" | "tbody" | "thead" | "tfoot" => {
+                t.close_row();
+                t.in_caption = false;
+                t.row_open = &*tag.name == "tr";
+                if t.row_open {
                     t.rows.push(Vec::new());
                 }
             }
-            "td" | "th" => {
-                if let Some(t) = self.tables.last_mut() {
-                    t.close_cell();
-                    t.cell = Some(SourceCell {
-                        text: String::new(),
-                        rowspan: span(attr(attrs, "rowspan")),
-                        colspan: span(attr(attrs, "colspan")),
-                    });
-                }
+            "td" | "th" => t.open_cell(tag),
+            "caption" => {
+                t.close_row();
+                t.in_caption = true;
+            }
+            "col" | "colgroup" => {
+                t.close_row();
+                t.in_caption = false;
             }
             _ => {}
         }
     }
 
-    fn end_tag(&mut self, name: &str) {
-        if is_block(name) {
-            self.page.text.push('\n');
+    /// Returns whether the end tag closed what it names.
+    fn table_end(&mut self, name: &str) -> bool {
+        if name == "table" {
+            if self.overflow > 0 {
+                self.overflow -= 1;
+                return true;
+            }
+            let open = !self.tables.is_empty();
+            self.close_table();
+            return open;
         }
+        if self.overflow > 0 {
+            return true;
+        }
+        let Some(t) = self.tables.last_mut() else {
+            return false;
+        };
         match name {
-            "head" => self.in_head = false,
-            "title" | "h1" | "h2" | "h3" => self.finish_capture(),
-            "td" | "th" | "tr" => {
-                if let Some(t) = self.tables.last_mut() {
+            // `</td>` ends a `<td>`, not a `<th>`, and the reverse.
+            "td" | "th" => {
+                let open = t.cell.as_ref().is_some_and(|(_, th)| *th == (name == "th"));
+                if open {
                     t.close_cell();
                 }
+                open
             }
-            "table" => self.close_table(),
-            _ => {}
+            "tr" | "tbody" | "thead" | "tfoot" => {
+                let open = t.row_open;
+                t.close_row();
+                open
+            }
+            "caption" => std::mem::take(&mut t.in_caption),
+            _ => false,
         }
     }
 
     fn open_table(&mut self) {
-        if self.tables.len() >= MAX_DEPTH {
+        if self.overflow > 0 {
+            self.overflow += 1;
             return;
+        }
+        if self.tables.last().is_some_and(|t| !t.holds_flow()) {
+            // A `<table>` between cells ends the open table ("in table"
+            // insertion mode); one inside a cell nests.
+            self.close_table();
         }
         if let Some(parent) = self.tables.last_mut() {
             parent.has_child = true;
+        }
+        if self.tables.len() >= MAX_DEPTH {
+            self.overflow = 1;
+            return;
         }
         self.tables.push(TableBuild::default());
     }
@@ -238,91 +394,19 @@ impl Scanner {
 
     fn finish_capture(&mut self) {
         if let Some((kind, text)) = self.capture.take() {
-            let text = decode_entities(&text).into_owned();
             match kind {
                 Capture::Title => self.page.titles.push(text),
                 Capture::Heading => self.page.headings.push(text),
             }
         }
     }
-
-    fn text(&mut self, raw: &str) {
-        if let Some((_, buf)) = self.capture.as_mut() {
-            buf.push_str(raw);
-        }
-        if self.in_head {
-            return;
-        }
-        let text = decode_entities(raw);
-        let text = text.as_ref();
-        if let Some(cell) = self.tables.last_mut().and_then(|t| t.cell.as_mut()) {
-            cell.text.push_str(text);
-        }
-        self.page.text.push_str(text);
-    }
 }
 
-/// The attributes extraction reads; the rest (Word's long inline styles) are
-/// skipped without copying.
-const READ_ATTRS: &[&str] = &["rowspan", "colspan", "name", "content"];
-
-/// The attributes in `READ_ATTRS` of a tag from `from` (just after its name)
-/// to its `>`; returns them and the index after the tag.
-fn attributes(html: &str, from: usize) -> (Vec<(&'static str, &str)>, usize) {
-    let bytes = html.as_bytes();
-    let mut attrs = Vec::new();
-    let mut i = from;
-    loop {
-        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
-            i += 1;
-        }
-        match bytes.get(i) {
-            None => return (attrs, bytes.len()),
-            Some(b'>') => return (attrs, i + 1),
-            _ => {}
-        }
-        let name_start = i;
-        while i < bytes.len()
-            && !matches!(bytes[i], b'=' | b'>' | b'/')
-            && !bytes[i].is_ascii_whitespace()
-        {
-            i += 1;
-        }
-        let name = slice(html, name_start, i);
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let mut value = "";
-        if bytes.get(i) == Some(&b'=') {
-            i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            match bytes.get(i) {
-                Some(q @ (b'"' | b'\'')) => {
-                    let end = find_byte(bytes, i + 1, *q).unwrap_or(bytes.len());
-                    value = slice(html, i + 1, end);
-                    i = (end + 1).min(bytes.len());
-                }
-                _ => {
-                    let start = i;
-                    while i < bytes.len() && bytes[i] != b'>' && !bytes[i].is_ascii_whitespace() {
-                        i += 1;
-                    }
-                    value = slice(html, start, i);
-                }
-            }
-        }
-        if name.is_empty() {
-            i += 1;
-        } else if let Some(known) = READ_ATTRS.iter().find(|a| a.eq_ignore_ascii_case(name)) {
-            attrs.push((*known, value));
-        }
-    }
-}
-
-fn attr<'a>(attrs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
+    tag.attrs
+        .iter()
+        .find(|a| &*a.name.local == name)
+        .map(|a| &*a.value)
 }
 
 /// A span attribute: absent, unreadable or zero counts as 1; clamped.
@@ -331,125 +415,6 @@ fn span(value: Option<&str>) -> usize {
         .and_then(|a| a.trim().parse::<usize>().ok())
         .filter(|n| *n > 0)
         .map_or(1, |n| n.min(MAX_SPAN))
-}
-
-/// Skip the raw text of `<script>` and the like, to its end tag.
-fn skip_raw(bytes: &[u8], from: usize, name: &str) -> usize {
-    let mut i = from;
-    while let Some(lt) = find_seq(bytes, i, b"</") {
-        let tag = bytes.get(lt + 2..lt + 2 + name.len()).unwrap_or_default();
-        if tag.eq_ignore_ascii_case(name.as_bytes()) {
-            return find_byte(bytes, lt, b'>').map_or(bytes.len(), |e| e + 1);
-        }
-        i = lt + 2;
-    }
-    bytes.len()
-}
-
-/// A tag name in lower case, in `buf`; names longer than it are none we read.
-fn lowercase<'b>(name: &str, buf: &'b mut [u8; 16]) -> &'b str {
-    let Some(dst) = buf.get_mut(..name.len()) else {
-        return "";
-    };
-    dst.copy_from_slice(name.as_bytes());
-    dst.make_ascii_lowercase();
-    std::str::from_utf8(dst).unwrap_or_default()
-}
-
-/// `html[from..to]`, or empty where the bounds fall inside a character.
-fn slice(html: &str, from: usize, to: usize) -> &str {
-    html.get(from..to).unwrap_or_default()
-}
-
-fn find_byte(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
-    memchr::memchr(needle, bytes.get(from..)?).map(|p| from + p)
-}
-
-fn find_seq(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(bytes.get(from..)?, needle).map(|p| from + p)
-}
-
-/// Replace character references; unknown ones stay as written.
-pub fn decode_entities(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let end = after
-            .char_indices()
-            .take(12)
-            .find(|(_, c)| *c == ';')
-            .map(|(i, _)| i);
-        let decoded = end.and_then(|e| entity(&after[..e]).map(|c| (c, e + 1)));
-        match decoded.or_else(|| legacy_entity(after)) {
-            Some((c, used)) => {
-                out.push(c);
-                rest = &after[used..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
-/// The few references old page generators write without `;` (`&nbsp`), as
-/// browsers read them: the character and the bytes it used.
-fn legacy_entity(after: &str) -> Option<(char, usize)> {
-    [
-        ("nbsp", '\u{a0}'),
-        ("amp", '&'),
-        ("lt", '<'),
-        ("gt", '>'),
-        ("quot", '"'),
-    ]
-    .iter()
-    .find(|(name, _)| after.starts_with(name))
-    .map(|(name, c)| (*c, name.len()))
-}
-
-fn entity(name: &str) -> Option<char> {
-    if let Some(num) = name.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        return char::from_u32(code).or(Some('\u{fffd}'));
-    }
-    Some(match name {
-        "nbsp" => '\u{a0}',
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "ensp" => '\u{2002}',
-        "emsp" => '\u{2003}',
-        "thinsp" => '\u{2009}',
-        "middot" => '·',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "mdash" => '—',
-        "ndash" => '–',
-        "hellip" => '…',
-        "times" => '×',
-        "divide" => '÷',
-        "plusmn" => '±',
-        "copy" => '©',
-        "reg" => '®',
-        "yen" => '¥',
-        "deg" => '°',
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -504,6 +469,104 @@ mod tests {
     }
 
     #[test]
+    fn a_digit_after_lt_is_text() {
+        let page = scan("<table><tr><td>数量<5</td><td>a <b c</td></tr></table>");
+        assert_eq!(
+            texts(&page.tables[0]),
+            vec![vec![("数量<5", 1, 1), ("a", 1, 1)]]
+        );
+        assert!(page.text.contains("数量<5"), "{:?}", page.text);
+    }
+
+    #[test]
+    fn a_table_between_cells_closes_the_open_one() {
+        // After `</td>` the tree builder is "in table": `<table>` ends the
+        // open table, and both are innermost.
+        let page = scan("<table><tr><td>1</td><table><tr><td>2</td></tr></table>");
+        assert_eq!(page.tables.len(), 2);
+        assert_eq!(texts(&page.tables[0]), vec![vec![("1", 1, 1)]]);
+        assert_eq!(texts(&page.tables[1]), vec![vec![("2", 1, 1)]]);
+        // Inside an open cell it nests: only the inner one is innermost.
+        let page = scan("<table><tr><td>1<table><tr><td>2</td></tr></table></td></tr></table>");
+        assert_eq!(page.tables.len(), 1);
+        assert_eq!(texts(&page.tables[0]), vec![vec![("2", 1, 1)]]);
+    }
+
+    #[test]
+    fn rows_end_where_the_tree_builder_ends_them() {
+        // `</tr>` closes the row: the next `<td>` starts one; `</td>` does
+        // not close a `<th>`; caption text is in no cell.
+        let page = scan(
+            "<table><caption>表一</caption><tr><th>a</td>b<td>c</tr><td>d</td>\
+             <tbody><td>e</table>",
+        );
+        assert_eq!(
+            texts(&page.tables[0]),
+            vec![
+                vec![("ab", 1, 1), ("c", 1, 1)],
+                vec![("d", 1, 1)],
+                vec![("e", 1, 1)]
+            ]
+        );
+    }
+
+    #[test]
+    fn every_named_reference_is_decoded() {
+        let page = scan(
+            "<table><tr><td>&hellip;&frac12;&ensp;&yen;&rarr;&notin;&amp;lt;</td></tr></table>",
+        );
+        assert_eq!(page.tables[0][0][0].text, "…½ ¥→∉&lt;");
+        let page = scan("<meta name=ArticleTitle content=\"2019&#24180;&mdash;&Aacute;\">");
+        assert_eq!(page.meta_titles, vec!["2019年—Á".to_string()]);
+    }
+
+    #[test]
+    fn a_script_ends_only_at_its_own_end_tag() {
+        let page = scan("<script>var a='</scriptx><table><td>9</td></table>';</script><p>正文</p>");
+        assert!(page.tables.is_empty());
+        assert!(!page.text.contains("var a"));
+        assert!(page.text.contains("正文"));
+    }
+
+    #[test]
+    fn raw_text_and_inert_elements_hide_their_markup() {
+        for wrap in [
+            "iframe", "template", "noembed", "noframes", "textarea", "style", "script", "noscript",
+            "title",
+        ] {
+            let html = format!("<{wrap}><table><tr><td>9</td></tr></table>隐</{wrap}><p>正文</p>");
+            let page = scan(&html);
+            assert!(page.tables.is_empty(), "{wrap}");
+            assert!(!page.text.contains('隐'), "{wrap}: {:?}", page.text);
+            assert!(page.text.contains("正文"), "{wrap}");
+        }
+        // `xmp` is raw text but shown; `plaintext` makes the rest text.
+        let page = scan("<xmp><td>1</td></xmp><plaintext><table><td>2");
+        assert!(page.tables.is_empty());
+        assert!(page.text.contains("<td>1</td>"), "{:?}", page.text);
+        assert!(page.text.contains("<table><td>2"), "{:?}", page.text);
+        // Inside `<svg>` a `<style>` is no raw text.
+        let page = scan("<svg><style><a/></style></svg><table><td>3</table>");
+        assert_eq!(texts(&page.tables[0]), vec![vec![("3", 1, 1)]]);
+    }
+
+    #[test]
+    fn text_in_head_opens_the_body() {
+        let page = scan("<html><head><title>标题</title>正文<table><td>1</table>");
+        assert_eq!(page.titles, vec!["标题".to_string()]);
+        assert!(page.text.contains("正文"));
+        assert!(!page.text.contains("标题"));
+    }
+
+    #[test]
+    fn deep_nesting_keeps_no_table_past_the_limit() {
+        let html = "<table><tr><td>".repeat(MAX_DEPTH + 10) + "x";
+        assert!(scan(&html).tables.is_empty());
+        let html = "<table><tr><td>".repeat(MAX_DEPTH - 1) + "x";
+        assert_eq!(scan(&html).tables.len(), 1);
+    }
+
+    #[test]
     fn garbage_never_panics() {
         for s in [
             "<",
@@ -514,6 +577,10 @@ mod tests {
             "<a b='",
             "<table",
             "中<文>&",
+            "<svg><![CDATA[<table><td>",
+            "</template></template><template><td>",
+            "<table><caption><table><td>x</caption>",
+            "\u{0}<td\u{0}>",
         ] {
             let _ = scan(s);
         }

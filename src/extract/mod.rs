@@ -24,6 +24,8 @@ mod scanned;
 mod tables;
 
 pub use codes::{codebook, CodeEntry};
+pub use html::Page as HtmlPage;
+pub(crate) use html::PageBuilder;
 pub use report::{agency_of, is_title_line, year_of};
 pub use scanned::{min_confidence, ScanLine, ScannedCell, FULL_RESOLUTION, MIN_CONFIDENCE};
 
@@ -128,8 +130,14 @@ const MAX_TABLE_ROWS: usize = 20_000;
 /// The statistics tables are read from the innermost `<table>`s; a page
 /// without them is read as text (prose reports, flattened tables).
 pub fn extract_html(html: &str) -> Vec<Report> {
-    let page = html::scan(html);
-    let title = html_title(&page);
+    extract_html_page(&html::scan(html))
+}
+
+/// Extract every report from an HTML page already read (by
+/// [`crate::markup::read`], which gives link discovery's outline from the
+/// same pass).
+pub fn extract_html_page(page: &HtmlPage) -> Vec<Report> {
+    let title = html_title(page);
     // The national form has under 100 rows; past this a page is not a report's tables.
     let rows: Vec<tables::Row> = grid::table_rows(&page.tables)
         .into_iter()
