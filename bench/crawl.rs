@@ -13,7 +13,8 @@
 //!
 //! With `--known K`, K URLs of other sources are put in the frontier first,
 //! so that the cost of scheduling can be seen against the frontier's size.
-//! With `--keep DIR`, the archive is made in DIR and kept for a look.
+//! With `--keep DIR`, the archive is made in DIR and kept for a look; with
+//! `--name N`, sources are named N0, N1, … (default `host`).
 //!
 //!   cargo build --release && cargo run --release --example bench_crawl -- \
 //!       --hosts 200 --reports 20 --latency-ms 50 --interval-ms 200 [--known 100000]
@@ -38,6 +39,8 @@ struct Args {
     binary: PathBuf,
     /// Keep the archive here instead of a temporary directory.
     keep: Option<PathBuf>,
+    /// Sources are named this, then the host's number.
+    name: String,
 }
 
 fn args() -> Result<Args, String> {
@@ -49,6 +52,7 @@ fn args() -> Result<Args, String> {
         known: 0,
         binary: PathBuf::from("target/release/nianbao"),
         keep: None,
+        name: "host".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +66,7 @@ fn args() -> Result<Args, String> {
             "--known" => a.known = n()? as usize,
             "--binary" => a.binary = PathBuf::from(&value),
             "--keep" => a.keep = Some(PathBuf::from(&value)),
+            "--name" => a.name = value.clone(),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -277,7 +282,8 @@ async fn main() -> Result<(), String> {
     );
     for (h, start) in starts.iter().enumerate() {
         config.push_str(&format!(
-            "\n[[sources]]\nname = \"host{h}\"\nstart = [\"{start}\"]\n"
+            "\n[[sources]]\nname = \"{}{h}\"\nstart = [\"{start}\"]\n",
+            a.name
         ));
     }
     let config_path = dir.path().join("bench.toml");

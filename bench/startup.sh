@@ -22,4 +22,4 @@ crawl() { target/release/examples/bench_crawl --keep "$dir/archive" "$@"; }
 crawl --hosts 100 --reports 20 --latency-ms 0 --interval-ms 50 >/dev/null
 python3 bench/grow_archive.py "$dir/archive" --gb "$gb"
 echo "start-up on it (the 'first request at' figure):"
-crawl --hosts 1 --reports 1 --latency-ms 0 --interval-ms 50
+crawl --hosts 1 --reports 1 --latency-ms 0 --interval-ms 50 --name "startup-$(date +%s)-"

@@ -525,11 +525,13 @@ fn schema_text(start: &str) -> &'static str {
 }
 
 /// Indexes an archive made before them lacks: the scheduler's per-host
-/// index, and the per-source index of captures the run summary reads.
+/// index, the per-source index of captures the run summary reads, and the
+/// per-file one start-up reads.
 fn add_indexes(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS frontier_host ON frontier(host, last_run);
-         CREATE INDEX IF NOT EXISTS captures_source ON captures(source, id);",
+         CREATE INDEX IF NOT EXISTS captures_source ON captures(source, id);
+         CREATE INDEX IF NOT EXISTS captures_file ON captures(warc_file, warc_offset);",
     )
 }
 
@@ -567,11 +569,15 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         steps.push_str(schema_statement("CREATE TABLE sources").unwrap_or_default());
         steps.push('\n');
     }
-    let old_formats: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM reports WHERE format IN ('2019', '2021', 'pre-2019'))",
-        [],
-        |r| r.get(0),
-    )?;
+    // The old format codes came with the views and tables that preceded
+    // `sources`: a current archive is not scanned for them on every start.
+    let outdated = views_outdated(conn)?;
+    let old_formats: bool = (!has_sources || outdated)
+        && conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM reports WHERE format IN ('2019', '2021', 'pre-2019'))",
+            [],
+            |r| r.get(0),
+        )?;
     if old_formats {
         for (old, new) in FORMAT_RENAMES {
             steps.push_str(&format!(
@@ -579,7 +585,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             ));
         }
     }
-    if views_outdated(conn)? {
+    if outdated {
         for name in VIEWS.iter().rev() {
             steps.push_str(&format!("DROP VIEW IF EXISTS {name};\n"));
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use crate::archive::{Archive, ArchiveError, PriorCapture};
 use crate::warc::{self, Damage, Record, WarcError};
@@ -26,17 +26,22 @@ pub enum IntegrityError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Per WARC file, the end of its last indexed record: a torn tail can only
-/// lie after it, so repair on open reads no more than that.
+/// Per WARC file of the directory, the end of its last indexed record: a
+/// torn tail can only lie after it, so repair on open reads no more than
+/// that. One lookup per file through `captures_file`, whatever the archive's
+/// size.
 pub fn known_ends(db: &Archive) -> Result<HashMap<String, u64>, IntegrityError> {
-    let mut stmt = db.conn().prepare(
-        "SELECT warc_file, MAX(warc_offset + warc_length) FROM captures GROUP BY warc_file",
+    let mut stmt = db.conn().prepare_cached(
+        "SELECT warc_offset + warc_length FROM captures WHERE warc_file = ?1
+         ORDER BY warc_offset DESC LIMIT 1",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = HashMap::new();
-    for row in rows {
-        let (file, end) = row?;
-        out.insert(file, end.max(0) as u64);
+    for path in warc::warc_files(&db.warc_dir())? {
+        let name = file_name(&path);
+        let end: Option<i64> = stmt.query_row([&name], |r| r.get(0)).optional()?;
+        if let Some(end) = end {
+            out.insert(name, end.max(0) as u64);
+        }
     }
     Ok(out)
 }

@@ -192,8 +192,14 @@ fn span(conn: &Connection, run_id: i64) -> rusqlite::Result<Option<Span>> {
 /// The ledger rows of one run, not yet written.
 fn compute(conn: &Connection, span: Span) -> Result<Vec<Availability>, LedgerError> {
     let (lo, hi) = span.captures;
-    let known = "SELECT k2.url FROM captures k2 JOIN reports r2 ON r2.capture_id = k2.id
-                 WHERE k2.id <= ?2";
+    // Asked per URL through `captures_url`: a list of every report URL
+    // ever known would cost the whole archive at the end of every run.
+    let known = |url: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM captures k2 JOIN reports r2 ON r2.capture_id = k2.id
+                     WHERE k2.url = {url} AND k2.id <= ?2)"
+        )
+    };
     let mut stmt = conn.prepare(&format!(
         "SELECT k.url, k.id, k.status, k.outcome, k.fetched_at, k.record_type, k.refers_to,
            EXISTS (SELECT 1 FROM reports r WHERE r.capture_id = k.id)
@@ -201,8 +207,9 @@ fn compute(conn: &Connection, span: Span) -> Result<Vec<Availability>, LedgerErr
          WHERE k.id IN (SELECT MAX(id) FROM captures
                         WHERE id > ?1 AND id <= ?2 AND import_id IS NULL AND source IS NOT NULL
                         GROUP BY url)
-           AND k.url IN ({known})
-         ORDER BY k.url"
+           AND {}
+         ORDER BY k.url",
+        known("k.url")
     ))?;
     let visits: Vec<Visit> = stmt
         .query_map(params![lo, hi], |r| {
@@ -222,7 +229,7 @@ fn compute(conn: &Connection, span: Span) -> Result<Vec<Availability>, LedgerErr
     for v in &visits {
         rows.push(judge(conn, v)?);
     }
-    rows.extend(failures(conn, span, known)?);
+    rows.extend(failures(conn, span, &known("f.url"))?);
     Ok(rows)
 }
 
@@ -233,7 +240,7 @@ fn failures(conn: &Connection, span: Span, known: &str) -> Result<Vec<Availabili
     let mut stmt = conn.prepare(&format!(
         "SELECT f.url, f.kind, f.failed_at FROM failures f
          WHERE f.id IN (SELECT MAX(id) FROM failures WHERE id > ?3 AND id <= ?4 GROUP BY url)
-           AND f.url IN ({known})
+           AND {known}
            AND f.url NOT IN (SELECT url FROM captures WHERE id > ?1 AND id <= ?2)
          ORDER BY f.url"
     ))?;

@@ -38,6 +38,8 @@ CREATE INDEX captures_digest ON captures(payload_digest);
 CREATE INDEX captures_record ON captures(warc_record_id);
 -- A run's summary counts each source's captures of that run.
 CREATE INDEX captures_source ON captures(source, id);
+-- Where each WARC file's indexed part ends, read on every start.
+CREATE INDEX captures_file ON captures(warc_file, warc_offset);
 
 -- One row per file imported from a web archive made by others (`nianbao
 -- import`): a WARC or ARC file, a WACZ package, or a WARC inside a WACZ.
