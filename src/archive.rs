@@ -487,7 +487,8 @@ fn migrate_locked(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn has_object(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<bool> {
+/// Whether the schema holds an object of `kind` (table, view, index) named `name`.
+pub(crate) fn has_object(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
         params![kind, name],

@@ -195,14 +195,8 @@ impl Reader {
         // A copy that could not be upgraded keeps figures and checks in
         // tables of their own: read them in their order, as `ord`.
         for name in ["cells", "checks"] {
-            let table: bool = self
-                .conn
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-                    [name],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.sql(e))?;
+            let table =
+                crate::archive::has_object(&self.conn, "table", name).map_err(|e| self.sql(e))?;
             if table {
                 self.conn
                     .execute_batch(&format!(
@@ -212,14 +206,8 @@ impl Reader {
             }
         }
         for name in VIEWS {
-            let present: bool = self
-                .conn
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?1)",
-                    [name],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.sql(e))?;
+            let present =
+                crate::archive::has_object(&self.conn, "view", name).map_err(|e| self.sql(e))?;
             if present {
                 continue;
             }
