@@ -3,20 +3,16 @@
 //! (`discover::outline`) read the same token stream, so a page is tokenised
 //! once however many readers it has.
 //!
-//! The tokenizer is html5ever's, which follows WHATWG's tokenization to the
-//! letter (all 2,231 named references, `<5` as text, `</scriptx` inside a
-//! script). What a tokenizer cannot know alone — which elements hold raw
-//! text, where foreign content (`<svg>`, `<math>`) begins and ends — a tree
-//! builder tells it; this pass tells it the same, keeping no tree.
+//! The tokenizer (`tokens`) follows WHATWG's tokenization (all 2,231 named
+//! references, `<5` as text, `</scriptx` inside a script). What a tokenizer
+//! cannot know alone — which elements hold raw text, where foreign content
+//! (`<svg>`, `<math>`) begins and ends — a tree builder tells it; this pass
+//! tells it the same, keeping no tree.
 
-use std::cell::RefCell;
+mod tokens;
 
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
-use html5ever::LocalName;
+pub(crate) use tokens::Tag;
+use tokens::{Content, Sink};
 
 use crate::discover::outline::{Outline, OutlineBuilder};
 use crate::extract::{HtmlPage, PageBuilder};
@@ -25,18 +21,18 @@ use crate::extract::{HtmlPage, PageBuilder};
 pub(crate) trait Reader {
     /// A start tag; `foreign` when it lies in `<svg>` or `<math>` content
     /// (where `<x/>` closes itself and no element holds raw text).
-    fn start(&mut self, tag: &Tag, foreign: bool);
-    fn end(&mut self, name: &LocalName);
+    fn start(&mut self, tag: &Tag<'_>, foreign: bool);
+    fn end(&mut self, name: &str);
     /// Text, character references decoded.
     fn text(&mut self, text: &str);
 }
 
 impl<A: Reader, B: Reader> Reader for (A, B) {
-    fn start(&mut self, tag: &Tag, foreign: bool) {
+    fn start(&mut self, tag: &Tag<'_>, foreign: bool) {
         self.0.start(tag, foreign);
         self.1.start(tag, foreign);
     }
-    fn end(&mut self, name: &LocalName) {
+    fn end(&mut self, name: &str) {
         self.0.end(name);
         self.1.end(name);
     }
@@ -55,18 +51,12 @@ pub fn read(html: &str) -> (HtmlPage, Outline) {
 
 /// Run one pass of the tokenizer over `html` into `reader`.
 pub(crate) fn run<R: Reader>(html: &str, reader: R) -> R {
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    let sink = Sink {
-        state: RefCell::new(Pass {
-            reader,
-            foreign: Vec::new(),
-        }),
+    let mut pass = Pass {
+        reader,
+        foreign: Vec::new(),
     };
-    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    tokenizer.sink.state.into_inner().reader
+    tokens::tokenize(html, &mut pass);
+    pass.reader
 }
 
 /// Open elements of foreign content kept beyond this are forgotten (a
@@ -76,40 +66,11 @@ const MAX_FOREIGN: usize = 512;
 struct Pass<R> {
     reader: R,
     /// The open elements of foreign content, `<svg>` or `<math>` first.
-    foreign: Vec<LocalName>,
+    foreign: Vec<String>,
 }
 
-struct Sink<R> {
-    state: RefCell<Pass<R>>,
-}
-
-impl<R: Reader> TokenSink for Sink<R> {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut pass = self.state.borrow_mut();
-        match token {
-            Token::CharacterTokens(text) => pass.reader.text(&text),
-            Token::TagToken(tag) => match tag.kind {
-                TagKind::StartTag => return pass.start(&tag),
-                TagKind::EndTag => pass.end(&tag.name),
-            },
-            _ => {}
-        }
-        TokenSinkResult::Continue
-    }
-
-    /// `<![CDATA[…]]>` is text inside `<svg>` and `<math>`, a bogus comment
-    /// elsewhere.
-    fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
-        self.state
-            .try_borrow()
-            .is_ok_and(|pass| !pass.foreign.is_empty())
-    }
-}
-
-impl<R: Reader> Pass<R> {
-    fn start(&mut self, tag: &Tag) -> TokenSinkResult<()> {
+impl<R: Reader> Sink for Pass<R> {
+    fn start(&mut self, tag: &Tag<'_>) -> Content {
         let name: &str = &tag.name;
         if !self.foreign.is_empty() && breaks_out_of_foreign(tag) {
             self.foreign.clear();
@@ -118,45 +79,53 @@ impl<R: Reader> Pass<R> {
         self.reader.start(tag, foreign);
         if foreign {
             if !tag.self_closing && self.foreign.len() < MAX_FOREIGN {
-                self.foreign.push(tag.name.clone());
+                self.foreign.push(name.to_string());
             }
-            return TokenSinkResult::Continue;
+            return Content::Data;
         }
-        raw_state(name)
+        content(name)
     }
 
-    fn end(&mut self, name: &LocalName) {
-        if matches!(&**name, "p" | "br") {
+    fn end(&mut self, name: &str) {
+        if matches!(name, "p" | "br") {
             self.foreign.clear();
         } else if let Some(at) = self.foreign.iter().rposition(|n| n == name) {
             self.foreign.truncate(at);
         }
         self.reader.end(name);
     }
+
+    fn text(&mut self, text: &str) {
+        self.reader.text(text);
+    }
+
+    /// `<![CDATA[…]]>` is text inside `<svg>` and `<math>`, a bogus comment
+    /// elsewhere.
+    fn in_foreign(&self) -> bool {
+        !self.foreign.is_empty()
+    }
 }
 
-/// The tokenizer state an HTML element's content is read in.
-fn raw_state(name: &str) -> TokenSinkResult<()> {
+/// How an HTML element's content is read.
+fn content(name: &str) -> Content {
     match name {
-        "script" => TokenSinkResult::RawData(RawKind::ScriptData),
-        "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
+        "script" => Content::ScriptData,
+        "title" | "textarea" => Content::Rcdata,
         // `noscript` as a browser running scripts reads it.
-        "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
-            TokenSinkResult::RawData(RawKind::Rawtext)
-        }
-        "plaintext" => TokenSinkResult::Plaintext,
-        _ => TokenSinkResult::Continue,
+        "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => Content::Rawtext,
+        "plaintext" => Content::Plaintext,
+        _ => Content::Data,
     }
 }
 
 /// HTML start tags that end foreign content (the tree builder's "any other
 /// start tag" rule in foreign content).
-fn breaks_out_of_foreign(tag: &Tag) -> bool {
+fn breaks_out_of_foreign(tag: &Tag<'_>) -> bool {
     match &*tag.name {
         "font" => tag
             .attrs
             .iter()
-            .any(|a| matches!(&*a.name.local, "color" | "face" | "size")),
+            .any(|a| matches!(&*a.name, "color" | "face" | "size")),
         name => matches!(
             name,
             "b" | "big"

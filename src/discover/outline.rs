@@ -13,10 +13,8 @@
 
 use std::ops::Range;
 
-use html5ever::tokenizer::Tag;
-use html5ever::LocalName;
 
-use crate::markup::{self, Reader};
+use crate::markup::{self, Reader, Tag};
 
 /// Marks in an element's `id` or `class` that say it is page chrome:
 /// containers around the main list whose links are not a column's items.
@@ -141,7 +139,7 @@ enum Keep {
 
 #[derive(Debug)]
 struct Open {
-    name: LocalName,
+    name: String,
     chrome: bool,
     keep: Keep,
     text_from: usize,
@@ -167,11 +165,11 @@ impl OutlineBuilder {
 }
 
 impl Reader for OutlineBuilder {
-    fn start(&mut self, tag: &Tag, foreign: bool) {
+    fn start(&mut self, tag: &Tag<'_>, foreign: bool) {
         self.start_tag(tag, foreign);
     }
 
-    fn end(&mut self, name: &LocalName) {
+    fn end(&mut self, name: &str) {
         self.end_tag(name);
     }
 
@@ -250,19 +248,16 @@ fn closes_p(name: &str) -> bool {
     )
 }
 
-fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
-    tag.attrs
-        .iter()
-        .find(|a| &*a.name.local == name)
-        .map(|a| &*a.value)
+fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
+    tag.attr(name)
 }
 
 /// True when the element's `id` or `class` holds one of `words` (ASCII,
 /// any case).
-fn marked(tag: &Tag, words: &[&str]) -> bool {
+fn marked(tag: &Tag<'_>, words: &[&str]) -> bool {
     tag.attrs
         .iter()
-        .filter(|a| matches!(&*a.name.local, "id" | "class"))
+        .filter(|a| matches!(&*a.name, "id" | "class"))
         .any(|a| words.iter().any(|w| contains_ignore_case(&a.value, w)))
 }
 
@@ -275,7 +270,7 @@ fn contains_ignore_case(hay: &str, word: &str) -> bool {
 }
 
 impl OutlineBuilder {
-    fn start_tag(&mut self, tag: &Tag, foreign: bool) {
+    fn start_tag(&mut self, tag: &Tag<'_>, foreign: bool) {
         let name: &str = &tag.name;
         self.imply_ends(name);
         match name {
@@ -300,14 +295,14 @@ impl OutlineBuilder {
             self.keeping += 1;
         }
         self.stack.push(Open {
-            name: tag.name.clone(),
+            name: tag.name.to_string(),
             chrome,
             keep,
             text_from: self.out.text.len(),
         });
     }
 
-    fn keep_for(&mut self, tag: &Tag, chrome: bool) -> Keep {
+    fn keep_for(&mut self, tag: &Tag<'_>, chrome: bool) -> Keep {
         match &*tag.name {
             "a" => match attr(tag, "href") {
                 Some(href) => {
@@ -374,13 +369,13 @@ impl OutlineBuilder {
         }
     }
 
-    fn end_tag(&mut self, name: &LocalName) {
+    fn end_tag(&mut self, name: &str) {
         let found = self
             .stack
             .iter()
             .rev()
             .take(MAX_SEARCH)
-            .position(|o| &o.name == name);
+            .position(|o| o.name == name);
         if let Some(up) = found {
             let at = self.stack.len() - 1 - up;
             self.pop_to(at);

@@ -10,10 +10,8 @@
 //! a cell nests, `</table>` closes everything inside it). Forgiving by
 //! construction: any text is a page; nothing here can panic.
 
-use html5ever::tokenizer::Tag;
-use html5ever::LocalName;
 
-use crate::markup::{self, Reader};
+use crate::markup::{self, Reader, Tag};
 
 /// One source cell of a table, before spans are expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +90,7 @@ impl TableBuild {
         self.row_open = false;
     }
 
-    fn open_cell(&mut self, tag: &Tag) {
+    fn open_cell(&mut self, tag: &Tag<'_>) {
         self.close_cell();
         self.in_caption = false;
         if !self.row_open {
@@ -181,7 +179,7 @@ fn belongs_in_head(name: &str) -> bool {
 }
 
 impl Reader for PageBuilder {
-    fn start(&mut self, tag: &Tag, foreign: bool) {
+    fn start(&mut self, tag: &Tag<'_>, foreign: bool) {
         let name: &str = &tag.name;
         if name == "template" {
             self.templates += 1;
@@ -220,8 +218,7 @@ impl Reader for PageBuilder {
         }
     }
 
-    fn end(&mut self, name: &LocalName) {
-        let name: &str = name;
+    fn end(&mut self, name: &str) {
         if name == "template" {
             self.templates = self.templates.saturating_sub(1);
             return;
@@ -293,7 +290,7 @@ impl PageBuilder {
         self.page
     }
 
-    fn table_start(&mut self, tag: &Tag) {
+    fn table_start(&mut self, tag: &Tag<'_>) {
         if &*tag.name == "table" {
             return self.open_table();
         }
@@ -402,11 +399,8 @@ impl PageBuilder {
     }
 }
 
-fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
-    tag.attrs
-        .iter()
-        .find(|a| &*a.name.local == name)
-        .map(|a| &*a.value)
+fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
+    tag.attr(name)
 }
 
 /// A span attribute: absent, unreadable or zero counts as 1; clamped.
