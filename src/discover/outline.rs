@@ -1,6 +1,6 @@
 //! What link discovery reads of a page — its anchors, scripts, `<meta>`
 //! tags, `<base>`, title and breadcrumb — gathered from the token stream of
-//! one linear pass of html5ever's WHATWG tokenizer (`crate::markup`, which
+//! one linear pass of a WHATWG tokenizer (`crate::markup`, which
 //! feeds extraction from the same pass), without building a tree.
 //!
 //! A tree costs memory in proportion to every element of the page (a 30 MB
@@ -12,7 +12,6 @@
 //! reads are stored.
 
 use std::ops::Range;
-
 
 use crate::markup::{self, Reader, Tag};
 

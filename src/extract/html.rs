@@ -10,7 +10,6 @@
 //! a cell nests, `</table>` closes everything inside it). Forgiving by
 //! construction: any text is a page; nothing here can panic.
 
-
 use crate::markup::{self, Reader, Tag};
 
 /// One source cell of a table, before spans are expanded.

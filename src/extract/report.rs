@@ -14,6 +14,25 @@ const TITLE_MAX_CHARS: usize = 80;
 /// True for a line that is the title of an annual report, alone on its line
 /// (an aggregator's `…年度报告简介` counts; `…年度报告造价信息` does not).
 pub fn is_title_line(line: &str) -> bool {
+    // Cheap refusals of a line normalising cannot make a title: ideographs
+    // survive it one for one, and every title has its 报 (which a
+    // compatibility ideograph or radical, U+2E80 on, might yet become).
+    let mut han = 0;
+    let mut has_bao = false;
+    for c in line.chars() {
+        match c {
+            '\u{4e00}'..='\u{9fff}' => {
+                han += 1;
+                has_bao |= super::labels::fold_char(c) == '报';
+            }
+            '\u{3000}'..='\u{303f}' | '\u{ff00}'..='\u{ffef}' => {}
+            c if c >= '\u{2e80}' => has_bao = true,
+            _ => {}
+        }
+    }
+    if han > TITLE_MAX_CHARS || !has_bao {
+        return false;
+    }
     let norm = normalize(line);
     if norm.chars().count() > TITLE_MAX_CHARS || year_of(&norm).is_none() {
         return false;

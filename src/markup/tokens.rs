@@ -252,7 +252,10 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
         if rest.starts_with(b"--") {
             return self.comment(at + 2);
         }
-        if rest.get(..7).is_some_and(|d| d.eq_ignore_ascii_case(b"doctype")) {
+        if rest
+            .get(..7)
+            .is_some_and(|d| d.eq_ignore_ascii_case(b"doctype"))
+        {
             // Every DOCTYPE state ends at the first `>`, quoted or not.
             return self.bogus_comment(at + 7);
         }
@@ -295,7 +298,10 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
     fn tag(&mut self, at: usize, start: bool) -> TagEnd {
         let b = self.b;
         let mut i = at;
-        while b.get(i).is_some_and(|&c| !is_space(c) && c != b'/' && c != b'>') {
+        while b
+            .get(i)
+            .is_some_and(|&c| !is_space(c) && c != b'/' && c != b'>')
+        {
             i += 1;
         }
         self.tag.name = name(self.str(at, i));
@@ -511,7 +517,11 @@ fn named(after: &[u8], in_attribute: bool) -> Option<((char, Option<char>), usiz
         Some(b';') => lookup(run + 1).map(|m| (m, run + 1)),
         _ => None,
     }
-    .or_else(|| (1..=run.min(LONGEST_NAME)).rev().find_map(|k| Some((lookup(k)?, k))))?;
+    .or_else(|| {
+        (1..=run.min(LONGEST_NAME))
+            .rev()
+            .find_map(|k| Some((lookup(k)?, k)))
+    })?;
     let with_semicolon = after.get(len - 1) == Some(&b';');
     if in_attribute
         && !with_semicolon
@@ -591,7 +601,10 @@ fn script_end(b: &[u8], at: usize, name: &str) -> Option<usize> {
         b.get(from..to)
             .is_some_and(|w| w.eq_ignore_ascii_case(name.as_bytes()))
     };
-    let ends_name = |i: usize| b.get(i).is_some_and(|&c| is_space(c) || c == b'/' || c == b'>');
+    let ends_name = |i: usize| {
+        b.get(i)
+            .is_some_and(|&c| is_space(c) || c == b'/' || c == b'>')
+    };
     let is_script = |from: usize, to: usize| {
         b.get(from..to)
             .is_some_and(|w| w.eq_ignore_ascii_case(b"script"))
@@ -735,7 +748,10 @@ mod tests {
 
     #[test]
     fn references_in_text_and_attributes() {
-        assert_eq!(tokens("&amp;&lt&notit;&#x41;&#65&#0;&#x80;&bogus;&"), ["\"&<¬it;AA\u{FFFD}€&bogus;&\""]);
+        assert_eq!(
+            tokens("&amp;&lt&notit;&#x41;&#65&#0;&#x80;&bogus;&"),
+            ["\"&<¬it;AA\u{FFFD}€&bogus;&\""]
+        );
         assert_eq!(
             tokens("<a href='?a=1&copy=2&amp=3&lt;'>"),
             ["<a href=?a=1&copy=2&amp=3<>"]
@@ -749,7 +765,10 @@ mod tests {
             tokens("<!DOCTYPE html PUBLIC \"a>b\">x<!-->y<!--->z<!-- a -- b --!>w<?php ?>v<![CDATA[u]]>"),
             ["\"b\">xyzwv\""]
         );
-        assert_eq!(tokens("<svg><![CDATA[<p>]]></svg>"), ["<svg >", "\"<p>\"", "</svg>"]);
+        assert_eq!(
+            tokens("<svg><![CDATA[<p>]]></svg>"),
+            ["<svg >", "\"<p>\"", "</svg>"]
+        );
     }
 
     #[test]
@@ -775,7 +794,10 @@ mod tests {
             tokens("<script><!--</script>x"),
             ["<script >", "\"<!--\"", "</script>", "\"x\""]
         );
-        assert_eq!(tokens("<plaintext></plaintext>"), ["<plaintext >", "\"</plaintext>\""]);
+        assert_eq!(
+            tokens("<plaintext></plaintext>"),
+            ["<plaintext >", "\"</plaintext>\""]
+        );
     }
 
     #[test]
