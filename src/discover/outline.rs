@@ -247,10 +247,6 @@ fn closes_p(name: &str) -> bool {
     )
 }
 
-fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
-    tag.attr(name)
-}
-
 /// True when the element's `id` or `class` holds one of `words` (ASCII,
 /// any case).
 fn marked(tag: &Tag<'_>, words: &[&str]) -> bool {
@@ -274,12 +270,12 @@ impl OutlineBuilder {
         self.imply_ends(name);
         match name {
             "meta" => self.out.metas.push(Meta {
-                name: attr(tag, "name").map(str::to_string),
-                http_equiv: attr(tag, "http-equiv").map(str::to_string),
-                content: attr(tag, "content").map(str::to_string),
+                name: tag.attr("name").map(str::to_string),
+                http_equiv: tag.attr("http-equiv").map(str::to_string),
+                content: tag.attr("content").map(str::to_string),
             }),
             "base" if self.out.base.is_none() => {
-                self.out.base = attr(tag, "href").map(str::to_string);
+                self.out.base = tag.attr("href").map(str::to_string);
             }
             _ => {}
         }
@@ -303,11 +299,11 @@ impl OutlineBuilder {
 
     fn keep_for(&mut self, tag: &Tag<'_>, chrome: bool) -> Keep {
         match &*tag.name {
-            "a" => match attr(tag, "href") {
+            "a" => match tag.attr("href") {
                 Some(href) => {
                     self.out.anchors.push(Anchor {
                         href: href.to_string(),
-                        title: attr(tag, "title").map(str::to_string),
+                        title: tag.attr("title").map(str::to_string),
                         text: 0..0,
                         chrome,
                     });

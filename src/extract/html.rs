@@ -98,8 +98,8 @@ impl TableBuild {
         }
         let cell = SourceCell {
             text: String::new(),
-            rowspan: span(attr(tag, "rowspan")),
-            colspan: span(attr(tag, "colspan")),
+            rowspan: span(tag.attr("rowspan")),
+            colspan: span(tag.attr("colspan")),
         };
         self.cell = Some((cell, &*tag.name == "th"));
     }
@@ -207,9 +207,10 @@ impl Reader for PageBuilder {
             "title" => self.capture = Some((Capture::Title, String::new())),
             "h1" | "h2" | "h3" => self.capture = Some((Capture::Heading, String::new())),
             "meta" => {
-                let is_title =
-                    attr(tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("ArticleTitle"));
-                if let (true, Some(content)) = (is_title, attr(tag, "content")) {
+                let is_title = tag
+                    .attr("name")
+                    .is_some_and(|n| n.eq_ignore_ascii_case("ArticleTitle"));
+                if let (true, Some(content)) = (is_title, tag.attr("content")) {
                     self.page.meta_titles.push(content.to_string());
                 }
             }
@@ -396,10 +397,6 @@ impl PageBuilder {
             }
         }
     }
-}
-
-fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
-    tag.attr(name)
 }
 
 /// A span attribute: absent, unreadable or zero counts as 1; clamped.
