@@ -12,7 +12,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::extract::{Report, EXTRACTOR_VERSION};
 
+mod cached;
 mod figures;
+
+pub use cached::Cached;
 
 /// The schema, applied to a new archive.
 pub const SCHEMA: &str = include_str!("schema.sql");
@@ -106,7 +109,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("reports", "parent_capture", "IN
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
     for (table, column, kind) in ADDED_COLUMNS {
-        let present: bool = conn.query_row(
+        let present: bool = conn.one(
             "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
             params![table, column],
             |r| r.get(0),
@@ -135,13 +138,14 @@ impl Archive {
         let conn = Connection::open(&db_path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(sql)?;
+        conn.set_prepared_statement_cache_capacity(cached::CAPACITY);
         check_integrity(&conn, &db_path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
         .map_err(sql)?;
         let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .one("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sql)?;
         if version > SCHEMA_VERSION {
             return Err(ArchiveError::NewerSchema {
@@ -201,7 +205,7 @@ impl Archive {
         let headers = serde_json::to_string(&c.headers).unwrap_or_else(|_| "[]".into());
         let rejected = serde_json::to_string(&c.encoding_rejected).unwrap_or_else(|_| "[]".into());
         self.conn
-            .execute(
+            .run(
                 "INSERT INTO captures (url, fetched_at, status, headers, content_type, record_type,
                    payload_digest, payload_length, truncated, warc_file, warc_offset, warc_length,
                    warc_record_id, ip, refers_to, encoding, encoding_decision, encoding_errors,
@@ -249,7 +253,7 @@ impl Archive {
     ) -> Result<(), ArchiveError> {
         let rejected = serde_json::to_string(rejected).unwrap_or_else(|_| "[]".into());
         self.conn
-            .execute(
+            .run(
                 "UPDATE captures SET encoding = ?2, encoding_decision = ?3, encoding_errors = ?4,
                    encoding_rejected = ?5 WHERE id = ?1",
                 params![capture_id, encoding, decision, had_errors, rejected],
@@ -283,7 +287,7 @@ impl Archive {
     /// never what a later answer is compared with.
     pub fn prior_capture(&self, url: &str) -> Result<Option<PriorCapture>, ArchiveError> {
         self.conn
-            .query_row(
+            .one(
                 "SELECT id, url, fetched_at, payload_digest, warc_record_id, etag, last_modified,
                    warc_file, warc_offset
                  FROM captures WHERE url = ?1 AND record_type = 'response'
@@ -318,7 +322,7 @@ impl Archive {
             let start: Vec<&str> = s.start.iter().map(|u| u.as_str()).collect();
             let start = serde_json::to_string(&start).unwrap_or_else(|_| "[]".into());
             self.conn
-                .execute(
+                .run(
                     "INSERT INTO sources (name, region, start, updated_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (name) DO UPDATE SET region = excluded.region,
                        start = excluded.start, updated_at = excluded.updated_at",
@@ -332,7 +336,7 @@ impl Archive {
     /// The detail of the latest failure recorded for `url`, if any.
     pub fn last_failure(&self, url: &str) -> Result<Option<String>, ArchiveError> {
         self.conn
-            .query_row(
+            .one(
                 "SELECT detail FROM failures WHERE url = ?1 ORDER BY id DESC LIMIT 1",
                 [url],
                 |r| r.get(0),
@@ -344,7 +348,7 @@ impl Archive {
     /// Record what a capture turned out to be (`outcome::Outcome::as_str`).
     pub fn set_outcome(&self, capture_id: i64, outcome: &str) -> Result<(), ArchiveError> {
         self.conn
-            .execute(
+            .run(
                 "UPDATE captures SET outcome = ?2 WHERE id = ?1",
                 params![capture_id, outcome],
             )
@@ -355,7 +359,7 @@ impl Archive {
     /// What a capture turned out to be, if recorded.
     pub fn outcome_of(&self, capture_id: i64) -> Result<Option<String>, ArchiveError> {
         self.conn
-            .query_row(
+            .one(
                 "SELECT outcome FROM captures WHERE id = ?1",
                 [capture_id],
                 |r| r.get(0),
@@ -374,7 +378,7 @@ impl Archive {
         source: Option<&str>,
     ) -> Result<(), ArchiveError> {
         self.conn
-            .execute(
+            .run(
                 "INSERT INTO failures (url, failed_at, kind, detail, source)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
@@ -399,15 +403,15 @@ fn replace_in(
     reports: &[Report],
 ) -> rusqlite::Result<Vec<i64>> {
     let tx = conn.savepoint()?;
-    tx.execute(
+    tx.run(
         "DELETE FROM cell_values WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
         [capture_id],
     )?;
-    tx.execute(
+    tx.run(
         "DELETE FROM check_values WHERE report_id IN (SELECT id FROM reports WHERE capture_id = ?1)",
         [capture_id],
     )?;
-    tx.execute("DELETE FROM reports WHERE capture_id = ?1", [capture_id])?;
+    tx.run("DELETE FROM reports WHERE capture_id = ?1", [capture_id])?;
     let mut report_ids = Vec::with_capacity(reports.len());
     for (ordinal, report) in reports.iter().enumerate() {
         let id = insert_report(&tx, capture_id, ordinal, report)?;
@@ -425,7 +429,7 @@ fn insert_report(
     report: &Report,
 ) -> rusqlite::Result<i64> {
     let notes = serde_json::to_string(&report.notes).unwrap_or_else(|_| "[]".into());
-    tx.execute(
+    tx.run(
         "INSERT INTO reports (capture_id, ordinal, title, year, format, agency, extractor_version, notes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -489,7 +493,7 @@ fn migrate_locked(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Whether the schema holds an object of `kind` (table, view, index) named `name`.
 pub(crate) fn has_object(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.one(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
         params![kind, name],
         |r| r.get::<_, i64>(0),
@@ -498,7 +502,7 @@ pub(crate) fn has_object(conn: &Connection, kind: &str, name: &str) -> rusqlite:
 }
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.one(
         "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
         params![table, column],
         |r| r.get::<_, i64>(0),
@@ -507,7 +511,7 @@ fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<
 }
 
 fn view_sql(conn: &Connection, name: &str) -> rusqlite::Result<String> {
-    conn.query_row(
+    conn.one(
         "SELECT COALESCE(MAX(sql), '') FROM sqlite_master WHERE type = 'view' AND name = ?1",
         [name],
         |r| r.get(0),
@@ -561,7 +565,7 @@ pub fn schema_statement(head: &str) -> Option<&'static str> {
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     figures::compact(conn)?;
     let mut steps = String::new();
-    let has_sources: bool = conn.query_row(
+    let has_sources: bool = conn.one(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources')",
         [],
         |r| r.get(0),
@@ -574,7 +578,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     // `sources`: a current archive is not scanned for them on every start.
     let outdated = views_outdated(conn)?;
     let old_formats: bool = (!has_sources || outdated)
-        && conn.query_row(
+        && conn.one(
             "SELECT EXISTS (SELECT 1 FROM reports WHERE format IN ('2019', '2021', 'pre-2019'))",
             [],
             |r| r.get(0),
@@ -605,7 +609,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 fn views_outdated(conn: &Connection) -> rusqlite::Result<bool> {
     for name in VIEWS {
         let stored: Option<String> = conn
-            .query_row(
+            .one(
                 "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1",
                 [name],
                 |r| r.get(0),
@@ -643,7 +647,7 @@ pub fn upgrade(dir: &Path) -> Result<(), ArchiveError> {
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(sql)?;
     let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .one("PRAGMA user_version", [], |r| r.get(0))
         .map_err(sql)?;
     if version != SCHEMA_VERSION {
         return Ok(());
@@ -724,7 +728,7 @@ pub fn check_database(
 /// Bring an archive made by an earlier build up to this schema: additive
 /// nullable columns only, so the same file still opens in that build.
 fn add_outcomes(conn: &Connection) -> rusqlite::Result<()> {
-    let has_outcome: bool = conn.query_row(
+    let has_outcome: bool = conn.one(
         "SELECT EXISTS (SELECT 1 FROM pragma_table_info('captures') WHERE name = 'outcome')",
         [],
         |r| r.get(0),

@@ -3,6 +3,7 @@
 //! crawled, and a resumed run still holds the session. Sources never share
 //! cookies, so one agency's session cannot leak into another's crawl.
 
+use crate::archive::Cached;
 use rusqlite::{params, Connection};
 use url::Url;
 
@@ -74,13 +75,13 @@ pub fn remember(
             continue;
         };
         if cookie.expired {
-            conn.execute(
+            conn.run(
                 "DELETE FROM cookies WHERE source = ?1 AND domain = ?2 AND name = ?3 AND path = ?4",
                 params![source, cookie.domain, cookie.name, cookie.path],
             )?;
             continue;
         }
-        conn.execute(
+        conn.run(
             "INSERT INTO cookies (source, domain, name, value, path) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (source, domain, name, path) DO UPDATE SET value = excluded.value",
             params![

@@ -623,13 +623,17 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
             return Ok(visited);
         }
     };
-    let (source, page, headers) = (item.source.clone(), url.clone(), fetched.headers.clone());
-    ctx.db(move |db| Ok(cookies::remember(db.conn(), &source, &page, &headers)?))
-        .await?;
+    // Most answers set no cookie: a job of the writer only for those that do.
+    if fetched.header("set-cookie").is_some() {
+        let (source, page, headers) = (item.source.clone(), url.clone(), fetched.headers.clone());
+        ctx.db(move |db| Ok(cookies::remember(db.conn(), &source, &page, &headers)?))
+            .await?;
+    }
     // An anti-bot answer (加速乐's 521) is archived as what it is, not
     // retried as a server error.
-    let challenge = crate::outcome::challenge_of(fetched.status, &fetched.entity(PROBE_BYTES));
-    if is_retryable(fetched.status) && challenge.is_none() {
+    if is_retryable(fetched.status)
+        && crate::outcome::challenge_of(fetched.status, &fetched.entity(PROBE_BYTES)).is_none()
+    {
         visited.retry_at = ctx.refused(&claim, &item, fetched, prior).await?;
         return Ok(visited);
     }
@@ -860,8 +864,10 @@ impl Ctx {
         let Some(mut found) = found else {
             return Ok(None);
         };
-        let empty = text.is_some_and(|t| crate::render::worth_rendering(t, found.candidates));
-        if item.kind != Kind::Listing || !empty || !self.render.contains(&item.source) {
+        if item.kind != Kind::Listing
+            || !self.render.contains(&item.source)
+            || !text.is_some_and(|t| crate::render::worth_rendering(t, found.candidates))
+        {
             return Ok(Some(found));
         }
         let hosts: Vec<String> = self
@@ -1279,7 +1285,9 @@ impl Ctx {
             };
             let status = fetched.status;
             // One byte more than is parsed: `from_answer` then knows the file was cut.
-            let body = fetched.entity(politeness::ROBOTS_MAX_BYTES as u64 + 1);
+            let body = fetched
+                .entity(politeness::ROBOTS_MAX_BYTES as u64 + 1)
+                .into_owned();
             let retry_after = fetched
                 .header("retry-after")
                 .and_then(|v| politeness::parse_retry_after(&v, SystemTime::now()));

@@ -62,22 +62,43 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     ];
     for (label, decision) in declared {
         let Some(label) = label else { continue };
-        match label_encoding(&label) {
-            Some(enc) if believable(enc, bytes) => return finish(enc, bytes, decision, rejected),
-            _ => rejected.push(label),
+        match label_encoding(&label).and_then(|enc| Some((enc, believed(enc, bytes)?))) {
+            Some((enc, text)) => return clean(enc, text, decision, rejected),
+            None => rejected.push(label),
         }
     }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(bytes, true);
     let (guess, confident) = detector.guess_assess(Some(b"cn"), true);
     let guess = widen(guess);
-    if (confident || decodes_cleanly(guess, bytes)) && bytes.iter().any(|b| !b.is_ascii()) {
-        return finish(guess, bytes, Decision::Detector, rejected);
+    if !bytes.is_ascii() {
+        if confident {
+            return finish(guess, bytes, Decision::Detector, rejected);
+        }
+        if let Some(text) = cleanly(guess, bytes) {
+            return clean(guess, text, Decision::Detector, rejected);
+        }
     }
-    if bytes.is_ascii() || decodes_cleanly(UTF_8, bytes) {
-        return finish(UTF_8, bytes, Decision::Detector, rejected);
+    if let Some(text) = cleanly(UTF_8, bytes) {
+        return clean(UTF_8, text, Decision::Detector, rejected);
     }
     finish(GB18030, bytes, Decision::Fallback, rejected)
+}
+
+/// A decoding that needed no replacement, its text already made.
+fn clean(
+    enc: &'static Encoding,
+    text: String,
+    decision: Decision,
+    rejected: Vec<String>,
+) -> Decoded {
+    Decoded {
+        text,
+        encoding: enc.name(),
+        decision,
+        had_errors: false,
+        rejected_labels: rejected,
+    }
 }
 
 fn finish(
@@ -114,16 +135,18 @@ fn label_encoding(label: &str) -> Option<&'static Encoding> {
 /// and, for a legacy label, when they are not valid UTF-8 with non-ASCII
 /// text: GB18030 accepts almost any byte pairs, so UTF-8 Chinese would pass
 /// as (garbled) GBK, while GBK text is practically never valid UTF-8.
-fn believable(enc: &'static Encoding, bytes: &[u8]) -> bool {
-    if enc != UTF_8 && !bytes.is_ascii() && decodes_cleanly(UTF_8, bytes) {
-        return false;
+/// The text of that decoding when believed, so the page is decoded once.
+fn believed(enc: &'static Encoding, bytes: &[u8]) -> Option<String> {
+    if enc != UTF_8 && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() {
+        return None;
     }
-    decodes_cleanly(enc, bytes)
+    cleanly(enc, bytes)
 }
 
-fn decodes_cleanly(enc: &'static Encoding, bytes: &[u8]) -> bool {
+/// The text of `bytes` under `enc` if no byte needs replacing.
+fn cleanly(enc: &'static Encoding, bytes: &[u8]) -> Option<String> {
     enc.decode_without_bom_handling_and_without_replacement(bytes)
-        .is_some()
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// The `charset` parameter of a `Content-Type` value.

@@ -12,6 +12,7 @@ mod exchange;
 mod pool;
 mod wire;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -134,7 +135,7 @@ impl Fetched {
 
     /// The body to parse: inflated if the server compressed it, capped at
     /// `limit` bytes so a compression bomb cannot exhaust memory.
-    pub fn entity(&self, limit: u64) -> Vec<u8> {
+    pub fn entity(&self, limit: u64) -> Cow<'_, [u8]> {
         entity(&self.headers, &self.body, limit)
     }
 }
@@ -164,18 +165,15 @@ pub fn raw_reference(value: &[u8]) -> String {
 /// Undo `Content-Encoding` (gzip, deflate, br, stacked), reading at most
 /// `limit` bytes. A coding that cannot be read is named in the log, and the
 /// body is handed on as sent (some servers label plain bodies as gzip).
-pub fn entity(headers: &[(String, Vec<u8>)], body: &[u8], limit: u64) -> Vec<u8> {
+/// The body as sent is borrowed, not copied: it is most answers.
+pub fn entity<'a>(headers: &[(String, Vec<u8>)], body: &'a [u8], limit: u64) -> Cow<'a, [u8]> {
     let coding = header_value(headers, "content-encoding").unwrap_or_default();
-    let as_sent = || {
-        body.get(..body.len().min(limit as usize))
-            .unwrap_or(body)
-            .to_vec()
-    };
+    let as_sent = || Cow::Borrowed(body.get(..body.len().min(limit as usize)).unwrap_or(body));
     if coding.trim().is_empty() {
         return as_sent();
     }
     match crate::coding::decode(&coding, body, limit) {
-        Ok(out) => out,
+        Ok(out) => Cow::Owned(out),
         Err(e) => {
             tracing::warn!(error = %e, "body read as sent");
             as_sent()

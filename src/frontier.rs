@@ -6,6 +6,7 @@
 //! `frontier` and `runs` tables and URL canonicalisation; it does not fetch,
 //! schedule or decide politeness.
 
+use crate::archive::Cached;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use url::Url;
@@ -173,7 +174,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 /// is due again (a recrawl).
 pub fn begin_run(conn: &Connection) -> Result<Run, FrontierError> {
     let open: Option<(i64, i64, i64)> = conn
-        .query_row(
+        .one(
             "SELECT id, captures_before, failures_before FROM runs
              WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1",
             [],
@@ -181,7 +182,7 @@ pub fn begin_run(conn: &Connection) -> Result<Run, FrontierError> {
         )
         .optional()?;
     if let Some((id, captures_before, failures_before)) = open {
-        conn.execute(
+        conn.run(
             "UPDATE runs SET pid = ?2 WHERE id = ?1",
             params![id, std::process::id()],
         )?;
@@ -193,18 +194,18 @@ pub fn begin_run(conn: &Connection) -> Result<Run, FrontierError> {
         });
     }
     let tx = conn.unchecked_transaction()?;
-    tx.execute(
+    tx.run(
         "INSERT INTO runs (started_at, pid, captures_before, failures_before)
          VALUES (?1, ?2, (SELECT COALESCE(MAX(id), 0) FROM captures),
                  (SELECT COALESCE(MAX(id), 0) FROM failures))",
         params![timestamp(Utc::now()), std::process::id()],
     )?;
     let id = tx.last_insert_rowid();
-    tx.execute(
+    tx.run(
         "UPDATE frontier SET attempts = 0, not_before = NULL, state = 'pending'",
         [],
     )?;
-    let (captures_before, failures_before) = tx.query_row(
+    let (captures_before, failures_before) = tx.one(
         "SELECT captures_before, failures_before FROM runs WHERE id = ?1",
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -220,7 +221,7 @@ pub fn begin_run(conn: &Connection) -> Result<Run, FrontierError> {
 
 /// Mark a run complete, so that the next start begins a new one.
 pub fn finish_run(conn: &Connection, run: &Run) -> Result<(), FrontierError> {
-    conn.execute(
+    conn.run(
         "UPDATE runs SET finished_at = ?2 WHERE id = ?1",
         params![run.id, timestamp(Utc::now())],
     )?;
@@ -434,7 +435,7 @@ pub fn migrate(conn: &Connection) -> Result<(), FrontierError> {
 /// Ask for `url` with a POST of `form` instead of a GET. The first
 /// discoverer's request stands.
 pub fn set_form(conn: &Connection, url: &Url, form: &str) -> Result<(), FrontierError> {
-    conn.execute(
+    conn.run(
         "UPDATE frontier SET method = 'POST', body = ?2 WHERE url = ?1 AND method IS NULL",
         params![canonical(url).as_str(), form],
     )?;
@@ -449,7 +450,7 @@ pub fn note_platform(
     platform: &str,
     candidates: usize,
 ) -> Result<(), FrontierError> {
-    conn.execute(
+    conn.run(
         "UPDATE frontier SET platform = ?2, candidates = ?3 WHERE url = ?1",
         params![url, platform, candidates as i64],
     )?;
@@ -465,7 +466,7 @@ pub fn finish(
     outcome: &str,
     capture: Option<i64>,
 ) -> Result<(), FrontierError> {
-    conn.execute(
+    conn.run(
         "UPDATE frontier SET state = ?2, outcome = ?3, last_run = ?4, not_before = NULL,
            attempts = attempts + 1, last_capture = COALESCE(?5, last_capture)
          WHERE url = ?1",
@@ -481,7 +482,7 @@ pub fn retry_later(
     outcome: &str,
     not_before: DateTime<Utc>,
 ) -> Result<(), FrontierError> {
-    conn.execute(
+    conn.run(
         "UPDATE frontier SET outcome = ?2, not_before = ?3, attempts = attempts + 1
          WHERE url = ?1",
         params![url, outcome, timestamp(not_before)],
@@ -491,7 +492,7 @@ pub fn retry_later(
 
 /// Defer a URL without counting an attempt (its host asked us to wait).
 pub fn defer(conn: &Connection, url: &str, not_before: DateTime<Utc>) -> Result<(), FrontierError> {
-    conn.execute(
+    conn.run(
         "UPDATE frontier SET not_before = ?2 WHERE url = ?1",
         params![url, timestamp(not_before)],
     )?;
@@ -507,7 +508,7 @@ pub fn captured_in_run(
     url: &str,
 ) -> Result<Option<i64>, FrontierError> {
     Ok(conn
-        .query_row(
+        .one(
             "SELECT id FROM captures WHERE url = ?1 AND id > ?2 ORDER BY id DESC LIMIT 1",
             params![url, run.captures_before],
             |r| r.get(0),

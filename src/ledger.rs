@@ -9,6 +9,7 @@
 //! whole ledger can be computed again (`recompute_all`) after a
 //! re-extraction changed the figures.
 
+use crate::archive::Cached;
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -136,7 +137,7 @@ pub fn migrate(conn: &Connection) -> Result<(), LedgerError> {
 /// True when the archive holds the ledger (a read-only archive made before
 /// it does not).
 pub fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.one(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
         [name],
         |r| r.get(0),
@@ -150,7 +151,7 @@ pub fn readable(conn: &Connection) -> rusqlite::Result<bool> {
     if !(has_table(conn, "availability")? && has_table(conn, "changes")?) {
         return Ok(false);
     }
-    let temp: bool = conn.query_row(
+    let temp: bool = conn.one(
         "SELECT EXISTS (SELECT 1 FROM sqlite_temp_master WHERE name = 'v_ledger')",
         [],
         |r| r.get(0),
@@ -163,7 +164,7 @@ pub fn readable(conn: &Connection) -> rusqlite::Result<bool> {
 }
 
 fn has_view(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.one(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'v_ledger')",
         [],
         |r| r.get(0),
@@ -171,7 +172,7 @@ fn has_view(conn: &Connection) -> rusqlite::Result<bool> {
 }
 
 fn span(conn: &Connection, run_id: i64) -> rusqlite::Result<Option<Span>> {
-    conn.query_row(
+    conn.one(
         "SELECT r.captures_before, r.failures_before,
            COALESCE((SELECT MIN(n.captures_before) FROM runs n WHERE n.id > r.id),
                     (SELECT MAX(id) FROM captures), 0),
@@ -302,7 +303,7 @@ fn compare(
     mut row: Availability,
 ) -> Result<Availability, LedgerError> {
     let previous: Option<i64> = conn
-        .query_row(
+        .one(
             "SELECT k.id FROM captures k
              WHERE k.url = ?1 AND EXISTS (SELECT 1 FROM reports r WHERE r.capture_id = k.id)
                AND (k.fetched_at, k.id) < (?2, ?3)
@@ -376,8 +377,8 @@ pub fn diff(old: &Figures, new: &Figures) -> Vec<Change> {
 }
 
 fn write(conn: &Connection, run_id: i64, rows: &[Availability]) -> Result<(), LedgerError> {
-    conn.execute("DELETE FROM changes WHERE run_id = ?1", [run_id])?;
-    conn.execute("DELETE FROM availability WHERE run_id = ?1", [run_id])?;
+    conn.run("DELETE FROM changes WHERE run_id = ?1", [run_id])?;
+    conn.run("DELETE FROM availability WHERE run_id = ?1", [run_id])?;
     let mut avail = conn.prepare_cached(
         "INSERT INTO availability (report_url, run_id, state, reason, status, capture_id,
            checked_at, compared_with, cells_changed)

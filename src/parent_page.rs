@@ -6,6 +6,7 @@
 //! order, and is tied to the report of that page: the HTML report whose
 //! attachment it is (`reports.parent_capture`).
 
+use crate::archive::Cached;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::extract::{self, Report};
@@ -28,7 +29,7 @@ pub struct Parent {
 /// `None` when the frontier does not know where the URL was found.
 pub fn of_capture(conn: &Connection, capture_id: i64) -> rusqlite::Result<Option<Parent>> {
     let found: Option<(Option<String>, Option<String>)> = conn
-        .query_row(
+        .one(
             "SELECT f.anchor, f.found_from FROM captures k JOIN frontier f ON f.url = k.url
              WHERE k.id = ?1",
             [capture_id],
@@ -48,14 +49,14 @@ pub fn of_capture(conn: &Connection, capture_id: i64) -> rusqlite::Result<Option
     // How the crawl knew the page: its kind and the link text it was found
     // under (a listing's link names the report).
     let known: Option<(String, Option<String>)> = conn
-        .query_row(
+        .one(
             "SELECT kind, anchor FROM frontier WHERE url = ?1",
             [&from],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let capture: Option<i64> = conn
-        .query_row(
+        .one(
             "SELECT id FROM captures WHERE url = ?1 AND record_type = 'response' AND id <> ?2
              ORDER BY fetched_at DESC, id DESC LIMIT 1",
             params![from, capture_id],
@@ -64,7 +65,7 @@ pub fn of_capture(conn: &Connection, capture_id: i64) -> rusqlite::Result<Option
         .optional()?;
     let report: Option<(String, Option<String>, Option<i32>)> = match capture {
         Some(c) => conn
-            .query_row(
+            .one(
                 "SELECT title, agency, year FROM reports WHERE capture_id = ?1 AND ordinal = 0",
                 [c],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -166,7 +167,7 @@ pub fn record(
     db.replace_reports(capture_id, &completed)?;
     if let Some(p) = parent.capture {
         db.conn()
-            .execute(
+            .run(
                 "UPDATE reports SET parent_capture = ?1 WHERE capture_id = ?2",
                 params![p, capture_id],
             )

@@ -105,6 +105,7 @@ impl Drop for Writer {
 
 /// The owner's loop: one batch per wake-up, until every handle is gone.
 fn own(store: Store, queue: mpsc::Receiver<Job>) -> Store {
+    let (mut jobs, mut batches) = (0usize, 0usize);
     while let Ok(first) = queue.recv() {
         let began = begin(&store);
         let mut replies = vec![first(&store)];
@@ -118,10 +119,13 @@ fn own(store: Store, queue: mpsc::Receiver<Job>) -> Store {
         if let Err(e) = &committed {
             tracing::error!(error = %e, jobs = replies.len(), "archive batch not committed");
         }
+        jobs += replies.len();
+        batches += 1;
         for reply in replies {
             reply(committed.clone());
         }
     }
+    tracing::debug!(jobs, batches, "archive writer done");
     store
 }
 

@@ -37,6 +37,21 @@ impl Ids {
     }
 }
 
+/// Rows per `INSERT`: one statement binding many rows costs a fraction of
+/// one statement per row, and a report holds about 200 figures.
+const ROWS: usize = 32;
+
+const CELL_COLUMNS: &str = "INSERT INTO cell_values (report_id, ord, code, raw, value, unit, \
+     standard, label, note, ocr, ocr_conf) VALUES ";
+const CHECK_COLUMNS: &str =
+    "INSERT INTO check_values (report_id, ord, code, holds, left_value, right_value) VALUES ";
+
+/// The `INSERT` of `rows` rows of `width` parameters each.
+fn insert_sql(columns: &str, width: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(","));
+    format!("{columns}{}", vec![row; rows].join(","))
+}
+
 /// Insert the figures and checks of one report.
 pub fn insert(
     tx: &Connection,
@@ -44,41 +59,60 @@ pub fn insert(
     report_id: i64,
     report: &Report,
 ) -> rusqlite::Result<()> {
-    let mut cell = tx.prepare_cached(
-        "INSERT INTO cell_values (report_id, ord, code, raw, value, unit, standard, label,
-           note, ocr, ocr_conf)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    for (ord, c) in report.cells.iter().enumerate() {
+    let mut codes = Vec::with_capacity(report.cells.len());
+    for c in &report.cells {
         let code = cell_code(tx, ids, &c.table, &c.row, &c.col)?;
         // No printed label is null, not an empty string, in every export.
         let label = match c.label.as_str() {
             "" => None,
             text => Some(label_id(tx, ids, text)?),
         };
-        cell.execute(params![
-            report_id,
-            ord as i64,
-            code,
-            c.raw,
-            c.value,
-            c.unit,
-            c.standard,
-            label,
-            c.note,
-            c.ocr.then_some(1),
-            c.ocr_conf
-        ])?;
+        codes.push((code, label));
     }
-    let mut check = tx.prepare_cached(
-        "INSERT INTO check_values (report_id, ord, code, holds, left_value, right_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (ord, k) in report.checks.iter().enumerate() {
-        let code = check_code(tx, ids, &k.identity, &k.col)?;
-        check.execute(params![
-            report_id, ord as i64, code, k.holds, k.left, k.right
-        ])?;
+    let mut ord = 0usize;
+    for (cells, codes) in report.cells.chunks(ROWS).zip(codes.chunks(ROWS)) {
+        let mut stmt = tx.prepare_cached(&insert_sql(CELL_COLUMNS, 11, cells.len()))?;
+        let mut at = 1;
+        for (c, (code, label)) in cells.iter().zip(codes) {
+            let values: [&dyn rusqlite::ToSql; 11] = [
+                &report_id,
+                &(ord as i64),
+                code,
+                &c.raw,
+                &c.value,
+                &c.unit,
+                &c.standard,
+                label,
+                &c.note,
+                &c.ocr.then_some(1),
+                &c.ocr_conf,
+            ];
+            for v in values {
+                stmt.raw_bind_parameter(at, v)?;
+                at += 1;
+            }
+            ord += 1;
+        }
+        stmt.raw_execute()?;
+    }
+    let mut codes = Vec::with_capacity(report.checks.len());
+    for k in &report.checks {
+        codes.push(check_code(tx, ids, &k.identity, &k.col)?);
+    }
+    let mut ord = 0usize;
+    for (checks, codes) in report.checks.chunks(ROWS).zip(codes.chunks(ROWS)) {
+        let mut stmt = tx.prepare_cached(&insert_sql(CHECK_COLUMNS, 6, checks.len()))?;
+        let mut at = 1;
+        for (k, code) in checks.iter().zip(codes) {
+            let values: [&dyn rusqlite::ToSql; 6] =
+                [&report_id, &(ord as i64), code, &k.holds, &k.left, &k.right];
+            for v in values {
+                stmt.raw_bind_parameter(at, v)?;
+                at += 1;
+            }
+            ord += 1;
+        }
+        stmt.raw_execute()?;
     }
     Ok(())
 }
@@ -90,7 +124,7 @@ fn cell_code(
     row: &str,
     col: &str,
 ) -> rusqlite::Result<i64> {
-    let key = format!("{table}\u{1f}{row}\u{1f}{col}");
+    let key = [table, row, col].join("\u{1f}");
     remembered(&mut ids.cells, key, || {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO cell_codes (table_code, row_code, col_code) VALUES (?1, ?2, ?3)",

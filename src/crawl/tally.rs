@@ -1,6 +1,7 @@
 //! The end-of-run summary, per source, counted from the archive itself so
 //! that a resumed run reports the whole run, not only its last part.
 
+use crate::archive::Cached;
 use crate::summary::counted;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -177,7 +178,7 @@ pub(super) fn summarise(
 }
 
 fn count(conn: &Connection, sql: &str, run: &Run, source: &str) -> Result<u64, FrontierError> {
-    let n: i64 = conn.query_row(sql, params![run.id, source], |r| r.get(0))?;
+    let n: i64 = conn.one(sql, params![run.id, source], |r| r.get(0))?;
     Ok(n.max(0) as u64)
 }
 
@@ -198,7 +199,7 @@ fn source_summary(
             name,
         )
     };
-    let captures: i64 = conn.query_row(
+    let captures: i64 = conn.one(
         "SELECT COUNT(*) FROM captures WHERE id > ?1 AND source = ?2",
         params![run.captures_before, name],
         |r| r.get(0),
@@ -291,7 +292,7 @@ fn blocked_by(
         return Ok(None);
     }
     let first: Option<(String, u16)> = conn
-        .query_row(
+        .one(
             "SELECT outcome, status FROM captures WHERE id > ?1 AND source = ?2
                AND outcome LIKE 'block%' ORDER BY id LIMIT 1",
             params![run.captures_before, name],

@@ -11,7 +11,11 @@
 //! (navigation, header, footer, sidebars), and only the parts discovery
 //! reads are stored.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use crate::markup::{self, Reader, Tag};
 
@@ -138,7 +142,7 @@ enum Keep {
 
 #[derive(Debug)]
 struct Open {
-    name: String,
+    name: Cow<'static, str>,
     chrome: bool,
     keep: Keep,
     text_from: usize,
@@ -247,21 +251,102 @@ fn closes_p(name: &str) -> bool {
     )
 }
 
-/// True when the element's `id` or `class` holds one of `words` (ASCII,
-/// any case).
-fn marked(tag: &Tag<'_>, words: &[&str]) -> bool {
+/// `words` as one automaton, any ASCII case: every element of a page asks,
+/// and Word's exported pages give every element a class.
+fn words_automaton(words: &[&str]) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .ok()
+}
+
+static CHROME: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| words_automaton(CHROME_WORDS));
+static CRUMB: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| words_automaton(CRUMB_WORDS));
+
+/// True when the element's `id` or `class` holds one of the automaton's
+/// words.
+fn marked(tag: &Tag<'_>, words: &LazyLock<Option<AhoCorasick>>) -> bool {
+    let Some(words) = words.as_ref() else {
+        return false;
+    };
     tag.attrs
         .iter()
         .filter(|a| matches!(&*a.name, "id" | "class"))
-        .any(|a| words.iter().any(|w| contains_ignore_case(&a.value, w)))
+        .any(|a| words.is_match(&*a.value))
 }
 
-fn contains_ignore_case(hay: &str, word: &str) -> bool {
-    let (hay, word) = (hay.as_bytes(), word.as_bytes());
-    hay.len() >= word.len()
-        && hay
-            .windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
+/// A tag name without an allocation for the names pages are made of.
+fn interned(name: &str) -> Cow<'static, str> {
+    const COMMON: &[&str] = &[
+        "div",
+        "span",
+        "p",
+        "a",
+        "td",
+        "tr",
+        "table",
+        "tbody",
+        "th",
+        "thead",
+        "li",
+        "ul",
+        "ol",
+        "font",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "form",
+        "select",
+        "option",
+        "label",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "dl",
+        "dt",
+        "dd",
+        "center",
+        "section",
+        "article",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "main",
+        "button",
+        "iframe",
+        "small",
+        "sup",
+        "sub",
+        "o:p",
+        "script",
+        "style",
+        "title",
+        "head",
+        "body",
+        "html",
+        "colgroup",
+        "caption",
+        "tfoot",
+        "noscript",
+        "textarea",
+        "pre",
+        "blockquote",
+        "svg",
+        "object",
+        "map",
+        "s",
+        "strike",
+    ];
+    match COMMON.iter().find(|c| **c == name) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(name.to_string()),
+    }
 }
 
 impl OutlineBuilder {
@@ -284,13 +369,13 @@ impl OutlineBuilder {
         }
         let chrome = self.stack.last().is_some_and(|p| p.chrome)
             || matches!(name, "nav" | "header" | "footer")
-            || marked(tag, CHROME_WORDS);
+            || marked(tag, &CHROME);
         let keep = self.keep_for(tag, chrome);
         if !matches!(keep, Keep::Nothing) {
             self.keeping += 1;
         }
         self.stack.push(Open {
-            name: tag.name.to_string(),
+            name: interned(&tag.name),
             chrome,
             keep,
             text_from: self.out.text.len(),
@@ -316,7 +401,7 @@ impl OutlineBuilder {
                 Keep::Script(self.out.scripts.len() - 1)
             }
             "title" if self.out.title.is_none() => Keep::Title,
-            _ if marked(tag, CRUMB_WORDS) => {
+            _ if marked(tag, &CRUMB) => {
                 self.out.crumbs.push(0..0);
                 Keep::Crumb(self.out.crumbs.len() - 1)
             }

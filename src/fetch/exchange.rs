@@ -216,6 +216,9 @@ fn request(url: &Url, user_agent: &str, req: &Request) -> Result<hyper::Request<
     Ok(request)
 }
 
+/// The most room a body's announced length reserves before its bytes come.
+const RESERVE_AT_MOST: usize = 8 << 20;
+
 /// The body, de-chunked: cut at `max_body_bytes` ("length"), or at the
 /// deadline or a read timeout once some of it is in ("time").
 async fn read_body(
@@ -229,7 +232,10 @@ async fn read_body(
         url: url.to_string(),
         stage: "reading the body",
     };
-    let mut out = Vec::new();
+    // Room for what Content-Length announces, so the body is not copied as
+    // it grows; bounded, since a server may announce what it never sends.
+    let announced = usize::try_from(hyper::body::Body::size_hint(&body).lower()).unwrap_or(0);
+    let mut out = Vec::with_capacity(announced.min(cap).min(RESERVE_AT_MOST));
     loop {
         let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
         let frame = match tokio::time::timeout_at(deadline, frame).await {
