@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use url::Url;
 
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use nianbao::config::Config;
 use nianbao::crawl;
 use nianbao::export::{self, ExportOptions, Filter, OutputFormat};
