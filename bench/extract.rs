@@ -24,6 +24,11 @@ use nianbao::discover::{self, Page};
 
 const BUDGET: Duration = Duration::from_secs(4);
 
+/// The allocator of the `nianbao` binary, so that what is measured is what
+/// a crawl or a fetch runs.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, dir] = args.as_slice() {

@@ -4,7 +4,9 @@
 //! recorded with both sides and never "fixed". A side that needs a missing or
 //! blank cell makes the check not checkable (`holds: None`).
 
-use std::collections::{HashMap, HashSet};
+// foldhash, not SipHash: a report asks for its figures by code a few
+// hundred times, and the codes are nianbao's own, not a page's.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::codes::{APPEAL_GROUPS, APPEAL_MEMBERS, REQUEST_COLS, REQUEST_ROWS};
 use super::{Cell, Check, Format};

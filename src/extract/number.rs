@@ -57,6 +57,11 @@ pub fn collapse_ws(text: &str) -> String {
 
 /// Read one cell. `None` when the text is not a figure at all (a label).
 pub fn parse(text: &str) -> Option<Figure> {
+    // Most cells are a plain count: read without normalising or copying.
+    let bare = text.trim_matches(char::is_whitespace);
+    if !bare.is_empty() && bare.bytes().all(|b| b.is_ascii_digit()) {
+        return bare.parse().ok().map(|v| Figure::Number(v, None));
+    }
     let norm: String = super::labels::nfkc(text)
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
