@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Statement, ToSql};
 
 use crate::extract::Report;
 
@@ -52,6 +52,34 @@ fn insert_sql(columns: &str, width: usize, rows: usize) -> String {
     format!("{columns}{}", vec![row; rows].join(","))
 }
 
+/// Insert `items`, [`ROWS`] to a statement of `width` parameters a row;
+/// `bind` binds one item's row from the parameter it is given, with the
+/// item's place among `items` (its `ord`).
+fn insert_rows<T>(
+    tx: &Connection,
+    columns: &str,
+    width: usize,
+    items: &[T],
+    mut bind: impl FnMut(&mut Statement<'_>, usize, i64, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    for (n, chunk) in items.chunks(ROWS).enumerate() {
+        let mut stmt = tx.prepare_cached(&insert_sql(columns, width, chunk.len()))?;
+        for (i, item) in chunk.iter().enumerate() {
+            bind(&mut stmt, 1 + i * width, (n * ROWS + i) as i64, item)?;
+        }
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// Bind `values` to the parameters from `first` on.
+fn bind_row(stmt: &mut Statement<'_>, first: usize, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(first + i, v)?;
+    }
+    Ok(())
+}
+
 /// Insert the figures and checks of one report.
 pub fn insert(
     tx: &Connection,
@@ -69,52 +97,38 @@ pub fn insert(
         };
         codes.push((code, label));
     }
-    let mut ord = 0usize;
-    for (cells, codes) in report.cells.chunks(ROWS).zip(codes.chunks(ROWS)) {
-        let mut stmt = tx.prepare_cached(&insert_sql(CELL_COLUMNS, 11, cells.len()))?;
-        let mut at = 1;
-        for (c, (code, label)) in cells.iter().zip(codes) {
-            let values: [&dyn rusqlite::ToSql; 11] = [
+    insert_rows(tx, CELL_COLUMNS, 11, &report.cells, |stmt, at, ord, c| {
+        let (code, label) = codes.get(ord as usize).copied().unwrap_or_default();
+        bind_row(
+            stmt,
+            at,
+            &[
                 &report_id,
-                &(ord as i64),
-                code,
+                &ord,
+                &code,
                 &c.raw,
                 &c.value,
                 &c.unit,
                 &c.standard,
-                label,
+                &label,
                 &c.note,
                 &c.ocr.then_some(1),
                 &c.ocr_conf,
-            ];
-            for v in values {
-                stmt.raw_bind_parameter(at, v)?;
-                at += 1;
-            }
-            ord += 1;
-        }
-        stmt.raw_execute()?;
-    }
+            ],
+        )
+    })?;
     let mut codes = Vec::with_capacity(report.checks.len());
     for k in &report.checks {
         codes.push(check_code(tx, ids, &k.identity, &k.col)?);
     }
-    let mut ord = 0usize;
-    for (checks, codes) in report.checks.chunks(ROWS).zip(codes.chunks(ROWS)) {
-        let mut stmt = tx.prepare_cached(&insert_sql(CHECK_COLUMNS, 6, checks.len()))?;
-        let mut at = 1;
-        for (k, code) in checks.iter().zip(codes) {
-            let values: [&dyn rusqlite::ToSql; 6] =
-                [&report_id, &(ord as i64), code, &k.holds, &k.left, &k.right];
-            for v in values {
-                stmt.raw_bind_parameter(at, v)?;
-                at += 1;
-            }
-            ord += 1;
-        }
-        stmt.raw_execute()?;
-    }
-    Ok(())
+    insert_rows(tx, CHECK_COLUMNS, 6, &report.checks, |stmt, at, ord, k| {
+        let code = codes.get(ord as usize).copied().unwrap_or_default();
+        bind_row(
+            stmt,
+            at,
+            &[&report_id, &ord, &code, &k.holds, &k.left, &k.right],
+        )
+    })
 }
 
 fn cell_code(
@@ -124,7 +138,7 @@ fn cell_code(
     row: &str,
     col: &str,
 ) -> rusqlite::Result<i64> {
-    let key = [table, row, col].join("\u{1f}");
+    let key = format!("{table}\u{1f}{row}\u{1f}{col}");
     remembered(&mut ids.cells, key, || {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO cell_codes (table_code, row_code, col_code) VALUES (?1, ?2, ?3)",
