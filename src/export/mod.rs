@@ -30,7 +30,7 @@ use indicatif::ProgressBar;
 pub use manifest::{FileEntry, Manifest};
 pub use reader::Filter;
 
-use reader::{Reader, ReportMeta};
+use reader::{CellRow, CodedCell, Reader, ReportMeta};
 use table::{open_sink, Column, Sink};
 use wide::{Wide, WIDE_TABLES};
 
@@ -70,6 +70,8 @@ pub enum ExportError {
     Wacz(#[from] wacz::WaczError),
     #[error("{0} is a package, not a table format")]
     NotTabular(&'static str),
+    #[error("the thread writing the figures stopped")]
+    Stopped,
 }
 
 /// The file format of the tables.
@@ -201,7 +203,9 @@ fn write_captures(
 }
 
 /// Stream every figure of the selected reports into `cells`, gathering the
-/// wide tables on the way (one pass over the largest table).
+/// wide tables on the way (one pass over the largest table). Figures are
+/// read from the archive on this thread and turned into rows on another, in
+/// batches, each half about as long as the other.
 fn write_cells(
     opts: &ExportOptions,
     reader: &Reader,
@@ -209,20 +213,84 @@ fn write_cells(
 ) -> Result<(FileEntry, Vec<Wide>), ExportError> {
     let bar = progress_bar(opts.progress, reader.cell_count()?);
     let mut wides: Vec<Wide> = WIDE_TABLES.iter().map(|t| Wide::new(t)).collect();
+    let dictionary = reader.cell_dictionary()?;
     let file = write_table(opts, "cells", &rows::cell_columns(), |sink| {
-        reader.for_each_cell(|cell| {
-            bar.inc(1);
-            let Some(meta) = reports.get(&cell.report_id) else {
-                return Ok(());
-            };
-            if let Some(w) = wides.iter_mut().find(|w| w.table == cell.table) {
-                w.add(&cell);
+        let mut cells = Cells {
+            reports,
+            wides: &mut wides,
+            sink,
+            last: None,
+        };
+        let Some(dictionary) = &dictionary else {
+            return reader.for_each_cell(|cell| {
+                bar.inc(1);
+                cells.write(cell)
+            });
+        };
+        let bar = &bar;
+        std::thread::scope(|scope| {
+            let (batches, queue) = std::sync::mpsc::sync_channel::<Vec<CodedCell>>(4);
+            let writing = scope.spawn(move || -> Result<(), ExportError> {
+                for batch in queue {
+                    for cell in &batch {
+                        cells.write(&dictionary.cell(cell))?;
+                    }
+                    bar.inc(batch.len() as u64);
+                }
+                Ok(())
+            });
+            let mut batch = Vec::with_capacity(CELL_BATCH);
+            let mut read = reader.for_each_coded_cell(|cell| {
+                batch.push(cell);
+                if batch.len() == CELL_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(CELL_BATCH));
+                    // A closed queue: the writing side failed, and says why.
+                    batches.send(full).map_err(|_| ExportError::Stopped)?;
+                }
+                Ok(())
+            });
+            if read.is_ok() && !batch.is_empty() {
+                read = batches.send(batch).map_err(|_| ExportError::Stopped);
             }
-            sink.write(&rows::cell_row(meta, &cell))
+            drop(batches);
+            let written = writing.join().unwrap_or(Err(ExportError::Stopped));
+            written.and(read)
         })
     });
     bar.finish_and_clear();
     Ok((file?, wides))
+}
+
+/// Figures read per batch handed to the writing thread.
+const CELL_BATCH: usize = 2048;
+
+/// Where the figures of `cells` go: the sink, and the wide tables.
+struct Cells<'a> {
+    reports: &'a Selected,
+    wides: &'a mut Vec<Wide>,
+    sink: &'a mut dyn Sink,
+    /// The last figure's report: figures come by report, millions of them.
+    last: Option<(i64, Option<&'a ReportMeta>)>,
+}
+
+impl Cells<'_> {
+    fn write(&mut self, cell: &CellRow<'_>) -> Result<(), ExportError> {
+        let meta = match self.last {
+            Some((id, meta)) if id == cell.report_id => meta,
+            _ => {
+                let meta = self.reports.get(&cell.report_id);
+                self.last = Some((cell.report_id, meta));
+                meta
+            }
+        };
+        let Some(meta) = meta else {
+            return Ok(());
+        };
+        if let Some(w) = self.wides.iter_mut().find(|w| w.table == cell.table) {
+            w.add(cell);
+        }
+        self.sink.write(&rows::cell_row(meta, cell))
+    }
 }
 
 fn write_checks(

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::ExportError;
@@ -25,6 +26,9 @@ pub struct ReportMeta {
     pub format: String,
     pub url: String,
     pub fetched_at: String,
+    /// `fetched_at` in microseconds since the epoch, read once: every row of
+    /// a report's figures carries it.
+    pub fetched_micros: Option<i64>,
     pub status: i64,
     pub warc_file: String,
     pub warc_offset: i64,
@@ -46,26 +50,118 @@ pub struct ReportMeta {
     pub parent_url: Option<String>,
 }
 
-/// One figure as stored.
+/// One figure as stored, borrowed from where it was read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CellRow {
+pub struct CellRow<'a> {
     pub report_id: i64,
-    pub table: String,
-    pub row: String,
-    pub col: String,
+    pub table: &'a str,
+    pub row: &'a str,
+    pub col: &'a str,
     pub value: Option<f64>,
-    pub raw: String,
-    pub unit: Option<String>,
+    pub raw: &'a str,
+    pub unit: Option<&'a str>,
     /// False for a row the national format lacks (`nonstandard.N`).
     pub standard: bool,
     /// The row label as printed.
-    pub label: Option<String>,
+    pub label: Option<&'a str>,
     /// How the cell was placed when not by its own label.
-    pub note: Option<String>,
+    pub note: Option<&'a str>,
     /// True for a figure read from a scan by OCR.
     pub ocr: bool,
     /// OCR's confidence (0–100).
     pub ocr_conf: Option<f64>,
+}
+
+/// A figure of the compact table, its code and label by id (see
+/// [`CellDictionary`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodedCell {
+    pub report_id: i64,
+    pub code: i64,
+    pub raw: String,
+    pub value: Option<f64>,
+    pub unit: Option<String>,
+    pub standard: bool,
+    pub label: Option<i64>,
+    pub note: Option<String>,
+    pub ocr: bool,
+    pub ocr_conf: Option<f64>,
+}
+
+/// The (table, row, column) codes and the printed labels of figures, by id.
+pub struct CellDictionary {
+    codes: foldhash::HashMap<i64, [String; 3]>,
+    labels: foldhash::HashMap<i64, String>,
+}
+
+impl CellDictionary {
+    /// The figure with its codes and label as text (empty for a code the
+    /// archive lacks, which its foreign key rules out).
+    pub fn cell<'a>(&'a self, c: &'a CodedCell) -> CellRow<'a> {
+        let [table, row, col] = self.codes.get(&c.code).map_or(["", "", ""], |[t, r, c]| {
+            [t.as_str(), r.as_str(), c.as_str()]
+        });
+        CellRow {
+            report_id: c.report_id,
+            table,
+            row,
+            col,
+            value: c.value,
+            raw: &c.raw,
+            unit: c.unit.as_deref(),
+            standard: c.standard,
+            label: c
+                .label
+                .and_then(|id| self.labels.get(&id))
+                .map(String::as_str),
+            note: c.note.as_deref(),
+            ocr: c.ocr,
+            ocr_conf: c.ocr_conf,
+        }
+    }
+}
+
+/// Column `i` as text, borrowed from the row.
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(b) => std::str::from_utf8(b)
+            .map(Some)
+            .map_err(rusqlite::Error::Utf8Error),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "text".into(),
+            other.data_type(),
+        )),
+    }
+}
+
+/// Column `i` as an integer.
+fn integer(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(v) => Ok(Some(v)),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "integer".into(),
+            other.data_type(),
+        )),
+    }
+}
+
+/// Column `i` as a number (REAL affinity keeps a whole number as an integer
+/// only in a column declared otherwise).
+fn real(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<f64>> {
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Real(v) => Ok(Some(v)),
+        ValueRef::Integer(v) => Ok(Some(v as f64)),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "real".into(),
+            other.data_type(),
+        )),
+    }
 }
 
 /// One identity result as stored.
@@ -250,6 +346,7 @@ impl Reader {
                     year: r.get(7)?,
                     format: r.get(8)?,
                     url: r.get(9)?,
+                    fetched_micros: None,
                     fetched_at: r.get(10)?,
                     status: r.get(11)?,
                     warc_file: r.get(12)?,
@@ -276,6 +373,14 @@ impl Reader {
         let parents = self.parent_urls()?;
         for r in &mut reports {
             r.parent_url = parents.get(&r.id).cloned();
+            r.fetched_micros = super::table::parse_time(&r.fetched_at);
+            if r.fetched_micros.is_none() {
+                tracing::warn!(
+                    report = r.id,
+                    fetched_at = %r.fetched_at,
+                    "capture time is not ISO 8601; exported as null"
+                );
+            }
         }
         Ok(reports)
     }
@@ -321,49 +426,142 @@ impl Reader {
     }
 
     /// Visit every figure, by report and then in the order it was extracted
-    /// (the order of the printed table).
+    /// (the order of the printed table). Each figure is lent to `visit`,
+    /// its codes and label borrowed from a [`CellDictionary`] read once: an
+    /// export visits millions of figures, and a join and eight strings a
+    /// figure were most of its time.
     pub fn for_each_cell(
         &self,
-        visit: impl FnMut(CellRow) -> Result<(), ExportError>,
+        mut visit: impl FnMut(&CellRow<'_>) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        // An archive older than a column is read with the column empty.
-        let column = |name: &str| -> Result<&'static str, ExportError> {
-            let present: bool = self
-                .conn
-                .query_row(
-                    "SELECT COUNT(*) > 0 FROM pragma_table_info('cells') WHERE name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.sql(e))?;
-            Ok(if present { "" } else { "NULL AS " })
-        };
+        match self.cell_dictionary()? {
+            Some(dictionary) => self.for_each_coded_cell(|cell| visit(&dictionary.cell(&cell))),
+            None => self.for_each_cell_in_view(visit),
+        }
+    }
+
+    /// The codes and printed labels of figures, by id; none in a copy of an
+    /// archive that could not be upgraded to the compact tables.
+    pub fn cell_dictionary(&self) -> Result<Option<CellDictionary>, ExportError> {
+        for table in ["cell_values", "cell_codes", "labels"] {
+            if !crate::archive::has_object(&self.conn, "table", table).map_err(|e| self.sql(e))? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(CellDictionary {
+            codes: self.collect(
+                "SELECT id, table_code, row_code, col_code FROM cell_codes",
+                |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])),
+            )?,
+            labels: self.collect("SELECT id, label FROM labels", |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?,
+        }))
+    }
+
+    /// Every figure of the compact table, in the order of
+    /// [`Reader::for_each_cell`], its code and label by id. Owned, so that
+    /// figures can be read on one thread and written on another.
+    pub fn for_each_coded_cell(
+        &self,
+        mut visit: impl FnMut(CodedCell) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let sql = format!(
+            "SELECT report_id, code, raw, value, unit, standard, label, {}, {}, {}
+             FROM cell_values ORDER BY report_id, ord",
+            self.column_or_null("cell_values", "note")?,
+            self.column_or_null("cell_values", "ocr")?,
+            self.column_or_null("cell_values", "ocr_conf")?
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let cell = (|| {
+                Ok(CodedCell {
+                    report_id: integer(r, 0)?.unwrap_or(0),
+                    code: integer(r, 1)?.unwrap_or(0),
+                    raw: text(r, 2)?.unwrap_or("").to_string(),
+                    value: real(r, 3)?,
+                    unit: text(r, 4)?.map(str::to_string),
+                    standard: integer(r, 5)?.is_none_or(|v| v != 0),
+                    label: integer(r, 6)?,
+                    note: text(r, 7)?.map(str::to_string),
+                    ocr: integer(r, 8)?.is_some_and(|v| v != 0),
+                    ocr_conf: real(r, 9)?,
+                })
+            })()
+            .map_err(|e| self.sql(e))?;
+            visit(cell)?;
+        }
+        Ok(())
+    }
+
+    /// [`Reader::for_each_cell`] through the `cells` view, for a copy of an
+    /// archive that could not be upgraded to the compact tables.
+    fn for_each_cell_in_view(
+        &self,
+        mut visit: impl FnMut(&CellRow<'_>) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
         let sql = format!(
             "SELECT report_id, table_code, row_code, col_code, value, raw, unit,
-                    standard, label, {}note, COALESCE({}ocr, 0), {}ocr_conf
+                    standard, label, {}, {}, {}
              FROM cells ORDER BY report_id, ord",
-            column("note")?,
-            column("ocr")?,
-            column("ocr_conf")?
+            self.column_or_null("cells", "note")?,
+            self.column_or_null("cells", "ocr")?,
+            self.column_or_null("cells", "ocr_conf")?
         );
-        let sql = sql.as_str();
-        let map = |r: &rusqlite::Row<'_>| {
-            Ok(CellRow {
-                report_id: r.get(0)?,
-                table: r.get(1)?,
-                row: r.get(2)?,
-                col: r.get(3)?,
-                value: r.get(4)?,
-                raw: r.get(5)?,
-                unit: r.get(6)?,
-                standard: r.get(7)?,
-                label: r.get(8)?,
-                note: r.get(9)?,
-                ocr: r.get(10)?,
-                ocr_conf: r.get(11)?,
-            })
-        };
-        self.stream(sql, map, visit)
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let cell = (|| {
+                Ok(CellRow {
+                    report_id: integer(r, 0)?.unwrap_or(0),
+                    table: text(r, 1)?.unwrap_or(""),
+                    row: text(r, 2)?.unwrap_or(""),
+                    col: text(r, 3)?.unwrap_or(""),
+                    value: real(r, 4)?,
+                    raw: text(r, 5)?.unwrap_or(""),
+                    unit: text(r, 6)?,
+                    standard: integer(r, 7)?.is_none_or(|v| v != 0),
+                    label: text(r, 8)?,
+                    note: text(r, 9)?,
+                    ocr: integer(r, 10)?.is_some_and(|v| v != 0),
+                    ocr_conf: real(r, 11)?,
+                })
+            })()
+            .map_err(|e| self.sql(e))?;
+            visit(&cell)?;
+        }
+        Ok(())
+    }
+
+    /// `name` when `table` has that column, else `NULL`: an archive older
+    /// than a column is read with the column empty.
+    fn column_or_null(&self, table: &str, name: &str) -> Result<String, ExportError> {
+        let present: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+                [table, name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(if present {
+            name.to_string()
+        } else {
+            "NULL".into()
+        })
+    }
+
+    /// Every row of `sql`, mapped by `map`, collected.
+    fn collect<T, C: FromIterator<T>>(
+        &self,
+        sql: &str,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<C, ExportError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.sql(e))?;
+        let rows = stmt.query_map([], map).map_err(|e| self.sql(e))?;
+        rows.collect::<Result<C, _>>().map_err(|e| self.sql(e))
     }
 
     /// Visit every identity result, by report, in the order they were checked.

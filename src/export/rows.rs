@@ -41,7 +41,7 @@ pub fn cell_columns() -> Vec<Column> {
 }
 
 /// A figure's `value`: the count, for cells without a unit (not money).
-pub fn figure_count(c: &CellRow) -> Value<'static> {
+pub fn figure_count(c: &CellRow<'_>) -> Value<'static> {
     if c.unit.is_some() {
         Value::Null
     } else {
@@ -50,32 +50,37 @@ pub fn figure_count(c: &CellRow) -> Value<'static> {
 }
 
 /// A figure's `amount`: the money, in the cell's `unit`, never rescaled.
-pub fn figure_amount(c: &CellRow) -> Value<'static> {
+pub fn figure_amount(c: &CellRow<'_>) -> Value<'static> {
     match (c.unit.is_some(), c.value) {
         (true, Some(v)) => Value::Float(v),
         _ => Value::Null,
     }
 }
 
-pub fn cell_row<'a>(r: &'a ReportMeta, c: &'a CellRow) -> Vec<Value<'a>> {
-    vec![
+/// The columns of `cells`, as many as [`cell_columns`] names.
+pub const CELL_COLUMNS: usize = 28;
+
+/// A row of `cells`: an array, not a vector, since an export writes one per
+/// figure.
+pub fn cell_row<'a>(r: &'a ReportMeta, c: &CellRow<'a>) -> [Value<'a>; CELL_COLUMNS] {
+    [
         Value::Int(r.id),
         r.agency.as_deref().into(),
         r.region.as_deref().into(),
         r.source.as_deref().into(),
         r.year.into(),
         r.format.as_str().into(),
-        c.table.as_str().into(),
-        c.row.as_str().into(),
-        c.col.as_str().into(),
+        c.table.into(),
+        c.row.into(),
+        c.col.into(),
         figure_count(c),
         figure_amount(c),
-        c.raw.as_str().into(),
-        c.unit.as_deref().into(),
+        c.raw.into(),
+        c.unit.into(),
         Value::Bool(c.standard),
-        c.label.as_deref().into(),
+        c.label.into(),
         r.url.as_str().into(),
-        time(&r.fetched_at),
+        r.fetched_micros.map_or(Value::Null, Value::Time),
         r.warc_file.as_str().into(),
         Value::Int(r.warc_offset),
         Value::Int(r.warc_length),
@@ -84,7 +89,7 @@ pub fn cell_row<'a>(r: &'a ReportMeta, c: &'a CellRow) -> Vec<Value<'a>> {
         r.extractor_version.as_str().into(),
         r.identities.as_str().into(),
         Value::Bool(r.latest),
-        c.note.as_deref().into(),
+        c.note.into(),
         Value::Bool(c.ocr),
         c.ocr_conf
             .map_or(Value::Null, |k| Value::Int(k.round() as i64)),
@@ -138,7 +143,7 @@ pub fn report_row(r: &ReportMeta) -> Vec<Value<'_>> {
         r.year.into(),
         r.format.as_str().into(),
         r.url.as_str().into(),
-        time(&r.fetched_at),
+        r.fetched_micros.map_or(Value::Null, Value::Time),
         Value::Int(r.status),
         r.warc_file.as_str().into(),
         Value::Int(r.warc_offset),
@@ -196,7 +201,7 @@ pub fn check_row<'a>(r: &'a ReportMeta, k: &'a CheckRow) -> Vec<Value<'a>> {
         count(k.right),
         count(difference),
         r.url.as_str().into(),
-        time(&r.fetched_at),
+        r.fetched_micros.map_or(Value::Null, Value::Time),
         r.warc_record_id.as_str().into(),
         Value::Bool(r.latest),
     ]
@@ -282,7 +287,7 @@ pub fn wide_key_row(r: &ReportMeta) -> Vec<Value<'_>> {
         r.format.as_str().into(),
         r.title.as_str().into(),
         r.url.as_str().into(),
-        time(&r.fetched_at),
+        r.fetched_micros.map_or(Value::Null, Value::Time),
         r.identities.as_str().into(),
         Value::Bool(r.latest),
     ]

@@ -129,8 +129,9 @@ pub fn parse_time(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_micros())
 }
 
-/// A table being written, row by row, in one format.
-pub trait Sink {
+/// A table being written, row by row, in one format; `Send`, so that rows
+/// can be written on another thread than the one reading them.
+pub trait Sink: Send {
     /// Append one row; `row` has one value per column, in column order.
     fn write(&mut self, row: &[Value<'_>]) -> Result<(), ExportError>;
     /// Flush and close the file; returns the number of rows written.

@@ -3,7 +3,7 @@
 //! column beside their value, since 元 and 万元 are never rescaled. Counts
 //! are integer columns, money decimal columns.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use super::reader::{CellRow, ReportMeta};
 use super::rows::{wide_key_columns, wide_key_row};
@@ -19,20 +19,17 @@ pub const NONSTANDARD: &str = "nonstandard.";
 type Figure = (Option<f64>, Option<String>);
 
 /// The figures of one statistics table, gathered report by report. Codes
-/// are numbered once, so a report's figures are small integer-keyed maps.
+/// are numbered once, so a report's figures are a vector by code number.
 #[derive(Debug, Default)]
 pub struct Wide {
     pub table: String,
-    /// report id → code number → (value, unit)
-    figures: BTreeMap<i64, HashMap<usize, Figure>>,
+    /// (report id, its figures by code number), in report id order.
+    figures: Vec<(i64, Vec<Option<Figure>>)>,
     /// code → its number
-    numbers: HashMap<String, usize>,
+    numbers: foldhash::HashMap<String, usize>,
     with_unit: HashSet<String>,
-}
-
-/// The name of a wide column: `row.col`.
-pub fn code(cell: &CellRow) -> String {
-    format!("{}.{}", cell.row, cell.col)
+    /// The code being looked up, kept to spare an allocation per figure.
+    key: String,
 }
 
 impl Wide {
@@ -46,22 +43,60 @@ impl Wide {
     /// Add a figure. Rows a report added to the national table
     /// (`nonstandard.N`) mean something different in every report and so
     /// have no column here; they stay in `cells`.
-    pub fn add(&mut self, cell: &CellRow) {
+    pub fn add(&mut self, cell: &CellRow<'_>) {
         if cell.row.starts_with(NONSTANDARD) {
             return;
         }
-        let code = code(cell);
-        if cell.unit.is_some() && !self.with_unit.contains(&code) {
-            self.with_unit.insert(code.clone());
+        self.key.clear();
+        self.key.push_str(cell.row);
+        self.key.push('.');
+        self.key.push_str(cell.col);
+        if cell.unit.is_some() && !self.with_unit.contains(self.key.as_str()) {
+            self.with_unit.insert(self.key.clone());
         }
-        let next = self.numbers.len();
-        let number = *self.numbers.entry(code).or_insert(next);
-        let figures = self.figures.entry(cell.report_id).or_default();
-        if figures.contains_key(&number) {
-            tracing::warn!(report = cell.report_id, table = %self.table, row = %cell.row, col = %cell.col, "figure twice in one report; the first is kept in the wide table");
+        let number = match self.numbers.get(self.key.as_str()) {
+            Some(&n) => n,
+            None => {
+                let n = self.numbers.len();
+                self.numbers.insert(self.key.clone(), n);
+                n
+            }
+        };
+        let Some(figures) = self.of_report(cell.report_id) else {
             return;
+        };
+        if figures.len() <= number {
+            figures.resize(number + 1, None);
         }
-        figures.insert(number, (cell.value, cell.unit.clone()));
+        match figures.get_mut(number) {
+            Some(Some(_)) => {
+                tracing::warn!(report = cell.report_id, table = %self.table, row = %cell.row, col = %cell.col, "figure twice in one report; the first is kept in the wide table");
+            }
+            Some(slot) => *slot = Some((cell.value, cell.unit.map(str::to_string))),
+            None => {}
+        }
+    }
+
+    /// The figures of report `id`: the last report's, as figures come by
+    /// report, else found or put in id order.
+    fn of_report(&mut self, id: i64) -> Option<&mut Vec<Option<Figure>>> {
+        let at = match self.figures.last() {
+            Some((last, _)) if *last == id => self.figures.len() - 1,
+            Some((last, _)) if *last > id => {
+                match self.figures.binary_search_by_key(&id, |(r, _)| *r) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.figures.insert(i, (id, Vec::new()));
+                        i
+                    }
+                }
+            }
+            _ => {
+                self.figures.push((id, Vec::new()));
+                self.figures.len() - 1
+            }
+        };
+        self.figures.get_mut(at).map(|(_, f)| f)
     }
 
     pub fn reports(&self) -> usize {
@@ -112,7 +147,11 @@ impl Wide {
             let meta = reports.get(id)?;
             let mut row = wide_key_row(meta);
             for code in codes {
-                let figure = self.numbers.get(code).and_then(|n| figures.get(n));
+                let figure = self
+                    .numbers
+                    .get(code)
+                    .and_then(|&n| figures.get(n))
+                    .and_then(Option::as_ref);
                 let (value, unit) = figure.cloned().unwrap_or((None, None));
                 if self.with_unit.contains(code) {
                     row.push(value.into());
