@@ -616,6 +616,9 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
     claim.wait_turn().await;
     let fetched = ctx.fetcher.send(&url, &request).await;
     claim.request_done();
+    if let Some(at) = fetched.as_ref().ok().and_then(|f| f.sent) {
+        claim.request_sent(at);
+    }
     let fetched = match fetched {
         Ok(f) => f,
         Err(e) => {
@@ -1275,6 +1278,9 @@ impl Ctx {
             // Always asked in full: a 304 would leave no rules to read.
             let got = self.fetcher.get(&current, &Default::default()).await;
             claim.request_done();
+            if let Some(at) = got.as_ref().ok().and_then(|f| f.sent) {
+                claim.request_sent(at);
+            }
             let fetched = match got {
                 Ok(f) => f,
                 Err(e) => {

@@ -117,6 +117,9 @@ pub struct Fetched {
     /// `Some("length")` / `Some("time")` when cut short.
     pub truncated: Option<&'static str>,
     pub ip: Option<IpAddr>,
+    /// When the request's first byte was written, after any connection was
+    /// set up: the server's view of when it was asked.
+    pub sent: Option<std::time::Instant>,
 }
 
 impl Fetched {

@@ -178,6 +178,18 @@ impl Claim {
         });
     }
 
+    /// The request of this turn was written at `at`, later than its turn
+    /// began when a connection had to be set up first or no core was free:
+    /// the next may begin no sooner than an interval after `at`, so that the
+    /// gap the server sees is the interval even for a request that left late
+    /// with none before it to compare with.
+    pub fn request_sent(&self, at: Instant) {
+        let gap = self.politeness.start_gap(&self.host);
+        self.politeness.with_host(&self.host, |h| {
+            h.ready_at = h.ready_at.max(at + gap);
+        });
+    }
+
     /// A request to this host ended. The next may begin an interval after
     /// this one began, by the interval known now (robots.txt may just have
     /// set a `Crawl-delay`), and later by as much as this request took
@@ -405,6 +417,25 @@ mod tests {
         }
         // Released, but the interval has not passed.
         assert!(p.try_claim("a.cn").is_none());
+    }
+
+    #[test]
+    fn the_interval_counts_from_when_the_request_was_written() {
+        let p = Politeness::new(settings());
+        let Some(claim) = p.try_claim("a.cn") else {
+            panic!("a new host is free")
+        };
+        // Written half a second after its turn (a slow connect): the next
+        // turn is an interval after the write, not after the turn.
+        let sent = Instant::now() + Duration::from_millis(500);
+        claim.request_sent(sent);
+        claim.request_done();
+        drop(claim);
+        let free = p.free_at("a.cn");
+        assert!(
+            free.is_some_and(|f| f >= sent + Duration::from_millis(100)),
+            "{free:?} against {sent:?}"
+        );
     }
 
     #[test]

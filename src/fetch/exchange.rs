@@ -165,10 +165,10 @@ pub(super) async fn run(
         Ok(read) => read,
         Err(e) => return Ended::Failed(e),
     };
-    let request_head = conn
+    let (request_head, sent) = conn
         .taps
         .lock()
-        .map(|t| t.written.clone())
+        .map(|t| (t.written.clone(), t.sent))
         .unwrap_or_default();
     Ended::Answered {
         reusable: truncated.is_none(),
@@ -182,6 +182,7 @@ pub(super) async fn run(
             body,
             truncated,
             ip: Some(conn.peer.ip()),
+            sent,
         }),
     }
 }

@@ -11,7 +11,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -37,6 +37,8 @@ pub(super) struct Taps {
     pub read: Vec<u8>,
     /// The final (non-1xx) response head is complete in `read`.
     pub head_done: bool,
+    /// When the request's first byte was written.
+    pub sent: Option<Instant>,
 }
 
 /// A stream that copies what crosses it into `Taps` and fails a read that
@@ -83,6 +85,7 @@ impl<S> Wire<S> {
 
     fn tap_write(&self, bytes: &[u8]) {
         if let Ok(mut taps) = self.taps.lock() {
+            taps.sent.get_or_insert_with(Instant::now);
             let room = REQUEST_LIMIT.saturating_sub(taps.written.len());
             taps.written
                 .extend_from_slice(bytes.get(..bytes.len().min(room)).unwrap_or_default());
