@@ -417,10 +417,19 @@ impl Reader {
         map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
         mut visit: impl FnMut(T) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
+        self.each_row(sql, |row| visit(map(row).map_err(|e| self.sql(e))?))
+    }
+
+    /// Run `sql` and lend each row to `visit`, for what borrows from it.
+    fn each_row(
+        &self,
+        sql: &str,
+        mut visit: impl FnMut(&rusqlite::Row<'_>) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.sql(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
         while let Some(row) = rows.next().map_err(|e| self.sql(e))? {
-            visit(map(row).map_err(|e| self.sql(e))?)?;
+            visit(row)?;
         }
         Ok(())
     }
@@ -464,7 +473,7 @@ impl Reader {
     /// figures can be read on one thread and written on another.
     pub fn for_each_coded_cell(
         &self,
-        mut visit: impl FnMut(CodedCell) -> Result<(), ExportError>,
+        visit: impl FnMut(CodedCell) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
         let sql = format!(
             "SELECT report_id, code, raw, value, unit, standard, label, {}, {}, {}
@@ -473,27 +482,21 @@ impl Reader {
             self.column_or_null("cell_values", "ocr")?,
             self.column_or_null("cell_values", "ocr_conf")?
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
-            let cell = (|| {
-                Ok(CodedCell {
-                    report_id: integer(r, 0)?.unwrap_or(0),
-                    code: integer(r, 1)?.unwrap_or(0),
-                    raw: text(r, 2)?.unwrap_or("").to_string(),
-                    value: real(r, 3)?,
-                    unit: text(r, 4)?.map(str::to_string),
-                    standard: integer(r, 5)?.is_none_or(|v| v != 0),
-                    label: integer(r, 6)?,
-                    note: text(r, 7)?.map(str::to_string),
-                    ocr: integer(r, 8)?.is_some_and(|v| v != 0),
-                    ocr_conf: real(r, 9)?,
-                })
-            })()
-            .map_err(|e| self.sql(e))?;
-            visit(cell)?;
-        }
-        Ok(())
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(CodedCell {
+                report_id: integer(r, 0)?.unwrap_or(0),
+                code: integer(r, 1)?.unwrap_or(0),
+                raw: text(r, 2)?.unwrap_or("").to_string(),
+                value: real(r, 3)?,
+                unit: text(r, 4)?.map(str::to_string),
+                standard: integer(r, 5)?.is_none_or(|v| v != 0),
+                label: integer(r, 6)?,
+                note: text(r, 7)?.map(str::to_string),
+                ocr: integer(r, 8)?.is_some_and(|v| v != 0),
+                ocr_conf: real(r, 9)?,
+            })
+        };
+        self.stream(&sql, map, visit)
     }
 
     /// [`Reader::for_each_cell`] through the `cells` view, for a copy of an
@@ -510,9 +513,7 @@ impl Reader {
             self.column_or_null("cells", "ocr")?,
             self.column_or_null("cells", "ocr_conf")?
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+        self.each_row(&sql, |r| {
             let cell = (|| {
                 Ok(CellRow {
                     report_id: integer(r, 0)?.unwrap_or(0),
@@ -530,9 +531,8 @@ impl Reader {
                 })
             })()
             .map_err(|e| self.sql(e))?;
-            visit(&cell)?;
-        }
-        Ok(())
+            visit(&cell)
+        })
     }
 
     /// `name` when `table` has that column, else `NULL`: an archive older
