@@ -276,6 +276,48 @@ impl Archive {
         written.map_err(|e| self.err(e))
     }
 
+    /// Whether SQLite enforces the schema's foreign keys on this connection
+    /// (it does from `open`). The crawl's writer turns them off: every row it
+    /// writes refers to ids read or made in the same job, and enforcing them
+    /// was a third of its time per report (`bench_archive`). `nianbao verify`
+    /// checks every reference instead ([`Archive::dangling_references`]).
+    /// Takes effect outside a transaction only.
+    pub fn enforce_references(&self, enforce: bool) -> Result<(), ArchiveError> {
+        let pragma = if enforce {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        };
+        self.conn.execute_batch(pragma).map_err(|e| self.err(e))
+    }
+
+    /// Rows whose foreign key names a row that is not there, one line each
+    /// (table, row, the table it refers to), the first `limit` of them.
+    pub fn dangling_references(&self, limit: usize) -> Result<Vec<String>, ArchiveError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA foreign_key_check")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut found = Vec::new();
+        for row in rows.take(limit) {
+            let (table, rowid, parent) = row.map_err(|e| self.err(e))?;
+            let row = rowid.map_or_else(|| "a row".to_string(), |id| format!("row {id}"));
+            found.push(format!(
+                "{table}: {row} refers to a missing row of {parent}"
+            ));
+        }
+        Ok(found)
+    }
+
     /// The transaction holding this connection's batch was rolled back: ids
     /// of codes and labels written in it are gone.
     pub fn rolled_back(&mut self) {

@@ -162,7 +162,10 @@ impl Verified {
     }
 }
 
-/// Check the whole database file, every record's digests, every damaged or
+/// The most rows with a dangling reference named one by one.
+const MAX_DANGLING: usize = 20;
+
+/// Check the whole database file and its references, every record's digests, every damaged or
 /// torn region, and every index row against the record it points at. Reads
 /// only.
 pub fn verify(db: &Archive) -> Result<Verified, IntegrityError> {
@@ -171,6 +174,7 @@ pub fn verify(db: &Archive) -> Result<Verified, IntegrityError> {
     if let Err(e) = crate::archive::check_database(db.conn(), db.db_path(), None) {
         out.problems.push(e.to_string());
     }
+    out.problems.extend(db.dangling_references(MAX_DANGLING)?);
     let mut starts: HashMap<String, HashMap<u64, u64>> = HashMap::new();
     for path in warc::warc_files(&dir)? {
         out.files += 1;

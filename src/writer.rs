@@ -40,12 +40,20 @@ pub struct Writer {
 impl Writer {
     /// Move `store` to its own thread. Its WARC writer then syncs once per
     /// batch instead of after every record.
+    /// Its rows are written without SQLite enforcing their foreign keys
+    /// (see [`crate::archive::Archive::enforce_references`]); `close` turns
+    /// enforcement back on.
     pub fn spawn(store: Store) -> Result<Self, PipelineError> {
         store
             .warc
             .lock()
             .map_err(|_| PipelineError::Poisoned)?
             .defer_sync();
+        store
+            .db
+            .lock()
+            .map_err(|_| PipelineError::Poisoned)?
+            .enforce_references(false)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("archive-writer".into())
@@ -83,14 +91,23 @@ impl Writer {
         rx.await.map_err(|_| WriterError::Gone)?
     }
 
-    /// Stop the thread once every job sent has run, and take the store back.
+    /// Stop the thread once every job sent has run, and take the store back,
+    /// its foreign keys enforced again.
     pub fn close(mut self) -> Result<Store, WriterError> {
         self.jobs = None;
-        self.thread
+        let store = self
+            .thread
             .take()
             .ok_or(WriterError::Gone)?
             .join()
-            .map_err(|_| WriterError::Gone)
+            .map_err(|_| WriterError::Gone)?;
+        store
+            .db
+            .lock()
+            .map_err(|_| WriterError::Gone)?
+            .enforce_references(true)
+            .map_err(|e| WriterError::Commit(e.to_string()))?;
+        Ok(store)
     }
 }
 

@@ -348,3 +348,45 @@ async fn a_corrupt_database_is_refused_untouched_then_rebuilt_from_the_warcs() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The crawl writes its rows without SQLite enforcing foreign keys, so
+/// `verify` checks them: a clean crawl has none dangling; reports whose
+/// capture row went missing behind the archive's back are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_names_rows_that_refer_to_missing_rows() {
+    let server = Server::start("127.0.5.24", site).await;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let text = config_text(&archive, &server.url("/nb/index.html"));
+    let config = Config::parse(&text, Path::new("t.toml")).unwrap();
+    crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+
+    let out = nianbao(&["verify", "--archive", archive.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("all whole"), "{stdout}");
+
+    let db = Connection::open(archive.join("nianbao.sqlite")).unwrap();
+    db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let (report, capture): (i64, i64) = db
+        .query_row(
+            "SELECT id, capture_id FROM reports ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute("DELETE FROM captures WHERE id = ?1", [capture])
+        .unwrap();
+    drop(db);
+
+    let out = nianbao(&["verify", "--archive", archive.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "reports: row {report} refers to a missing row of captures"
+        )),
+        "{stdout}"
+    );
+}

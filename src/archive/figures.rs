@@ -8,8 +8,7 @@
 //! integers keyed by its report and its place in it, and the views `cells`
 //! and `checks` give the rows back with every code as text (schema.sql).
 
-use std::collections::HashMap;
-
+use foldhash::{HashMap, HashMapExt};
 use rusqlite::{params, Connection, Statement, ToSql};
 
 use crate::extract::Report;
@@ -22,11 +21,26 @@ const MAX_REMEMBERED: usize = 1 << 16;
 /// a report's figures cost one insert each. An id written in a transaction
 /// that is then rolled back is gone with it: whoever rolls back calls
 /// [`Ids::forget`].
-#[derive(Default)]
 pub struct Ids {
     cells: HashMap<String, i64>,
     labels: HashMap<String, i64>,
     checks: HashMap<String, i64>,
+    /// The key being looked up, built here so that a hit allocates nothing.
+    key: String,
+    /// The text of each multi-row `INSERT`, by width and rows, made once.
+    inserts: HashMap<(usize, usize), String>,
+}
+
+impl Default for Ids {
+    fn default() -> Self {
+        Self {
+            cells: HashMap::new(),
+            labels: HashMap::new(),
+            checks: HashMap::new(),
+            key: String::new(),
+            inserts: HashMap::new(),
+        }
+    }
 }
 
 impl Ids {
@@ -35,6 +49,18 @@ impl Ids {
         self.labels.clear();
         self.checks.clear();
     }
+}
+
+/// `parts` joined by U+001F into `key`.
+fn key_of<'k>(key: &'k mut String, parts: &[&str]) -> &'k str {
+    key.clear();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 /// Rows per `INSERT`: one statement binding many rows costs a fraction of
@@ -57,13 +83,17 @@ fn insert_sql(columns: &str, width: usize, rows: usize) -> String {
 /// item's place among `items` (its `ord`).
 fn insert_rows<T>(
     tx: &Connection,
+    inserts: &mut HashMap<(usize, usize), String>,
     columns: &str,
     width: usize,
     items: &[T],
     mut bind: impl FnMut(&mut Statement<'_>, usize, i64, &T) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
     for (n, chunk) in items.chunks(ROWS).enumerate() {
-        let mut stmt = tx.prepare_cached(&insert_sql(columns, width, chunk.len()))?;
+        let sql = inserts
+            .entry((width, chunk.len()))
+            .or_insert_with(|| insert_sql(columns, width, chunk.len()));
+        let mut stmt = tx.prepare_cached(sql)?;
         for (i, item) in chunk.iter().enumerate() {
             bind(&mut stmt, 1 + i * width, (n * ROWS + i) as i64, item)?;
         }
@@ -97,38 +127,52 @@ pub fn insert(
         };
         codes.push((code, label));
     }
-    insert_rows(tx, CELL_COLUMNS, 11, &report.cells, |stmt, at, ord, c| {
-        let (code, label) = codes.get(ord as usize).copied().unwrap_or_default();
-        bind_row(
-            stmt,
-            at,
-            &[
-                &report_id,
-                &ord,
-                &code,
-                &c.raw,
-                &c.value,
-                &c.unit,
-                &c.standard,
-                &label,
-                &c.note,
-                &c.ocr.then_some(1),
-                &c.ocr_conf,
-            ],
-        )
-    })?;
+    insert_rows(
+        tx,
+        &mut ids.inserts,
+        CELL_COLUMNS,
+        11,
+        &report.cells,
+        |stmt, at, ord, c| {
+            let (code, label) = codes.get(ord as usize).copied().unwrap_or_default();
+            bind_row(
+                stmt,
+                at,
+                &[
+                    &report_id,
+                    &ord,
+                    &code,
+                    &c.raw,
+                    &c.value,
+                    &c.unit,
+                    &c.standard,
+                    &label,
+                    &c.note,
+                    &c.ocr.then_some(1),
+                    &c.ocr_conf,
+                ],
+            )
+        },
+    )?;
     let mut codes = Vec::with_capacity(report.checks.len());
     for k in &report.checks {
         codes.push(check_code(tx, ids, &k.identity, &k.col)?);
     }
-    insert_rows(tx, CHECK_COLUMNS, 6, &report.checks, |stmt, at, ord, k| {
-        let code = codes.get(ord as usize).copied().unwrap_or_default();
-        bind_row(
-            stmt,
-            at,
-            &[&report_id, &ord, &code, &k.holds, &k.left, &k.right],
-        )
-    })
+    insert_rows(
+        tx,
+        &mut ids.inserts,
+        CHECK_COLUMNS,
+        6,
+        &report.checks,
+        |stmt, at, ord, k| {
+            let code = codes.get(ord as usize).copied().unwrap_or_default();
+            bind_row(
+                stmt,
+                at,
+                &[&report_id, &ord, &code, &k.holds, &k.left, &k.right],
+            )
+        },
+    )
 }
 
 fn cell_code(
@@ -138,7 +182,11 @@ fn cell_code(
     row: &str,
     col: &str,
 ) -> rusqlite::Result<i64> {
-    let key = format!("{table}\u{1f}{row}\u{1f}{col}");
+    let key = key_of(&mut ids.key, &[table, row, col]);
+    if let Some(id) = ids.cells.get(key) {
+        return Ok(*id);
+    }
+    let key = key.to_string();
     remembered(&mut ids.cells, key, || {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO cell_codes (table_code, row_code, col_code) VALUES (?1, ?2, ?3)",
@@ -152,6 +200,9 @@ fn cell_code(
 }
 
 fn label_id(tx: &Connection, ids: &mut Ids, label: &str) -> rusqlite::Result<i64> {
+    if let Some(id) = ids.labels.get(label) {
+        return Ok(*id);
+    }
     remembered(&mut ids.labels, label.to_string(), || {
         tx.prepare_cached("INSERT OR IGNORE INTO labels (label) VALUES (?1)")?
             .execute([label])?;
@@ -161,7 +212,11 @@ fn label_id(tx: &Connection, ids: &mut Ids, label: &str) -> rusqlite::Result<i64
 }
 
 fn check_code(tx: &Connection, ids: &mut Ids, identity: &str, col: &str) -> rusqlite::Result<i64> {
-    let key = format!("{identity}\u{1f}{col}");
+    let key = key_of(&mut ids.key, &[identity, col]);
+    if let Some(id) = ids.checks.get(key) {
+        return Ok(*id);
+    }
+    let key = key.to_string();
     remembered(&mut ids.checks, key, || {
         tx.prepare_cached("INSERT OR IGNORE INTO check_codes (identity, col) VALUES (?1, ?2)")?
             .execute(params![identity, col])?;
@@ -170,14 +225,12 @@ fn check_code(tx: &Connection, ids: &mut Ids, identity: &str, col: &str) -> rusq
     })
 }
 
+/// Look up a key not yet remembered, and remember it.
 fn remembered(
     map: &mut HashMap<String, i64>,
     key: String,
     look_up: impl FnOnce() -> rusqlite::Result<i64>,
 ) -> rusqlite::Result<i64> {
-    if let Some(id) = map.get(&key) {
-        return Ok(*id);
-    }
     let id = look_up()?;
     if map.len() >= MAX_REMEMBERED {
         map.clear();
