@@ -25,6 +25,14 @@ pub(super) const MAX_HEADERS: usize = 1024;
 /// between 256 KiB and 1 MiB).
 pub(super) const HEAD_LIMIT: usize = 256 * 1024;
 
+/// Most bytes one read takes from the socket. The client grows its read
+/// buffer whenever a read fills it, up to the head limit, and a kept-alive
+/// connection keeps that buffer while it idles: on a fast link every pooled
+/// connection held half a megabyte (200 hosts, 195 MB against 80 MB with no
+/// connection kept). Reads of this size keep the buffer at a few times it,
+/// and a head still grows to `HEAD_LIMIT` over several reads.
+const READ_AT_MOST: usize = 16 * 1024;
+
 /// Largest request kept for its WARC record (the head and a form body).
 const REQUEST_LIMIT: usize = 1024 * 1024;
 
@@ -101,10 +109,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+        let at_most = buf.remaining().min(READ_AT_MOST);
+        let mut part = ReadBuf::new(buf.initialize_unfilled_to(at_most));
+        let polled = Pin::new(&mut this.inner).poll_read(cx, &mut part);
+        let read = part.filled().len();
+        match polled {
             Poll::Ready(result) => {
                 this.idle = None;
                 if result.is_ok() {
+                    buf.advance(read);
                     this.tap_read(buf.filled().get(before..).unwrap_or_default());
                 }
                 Poll::Ready(result)
@@ -250,6 +263,29 @@ mod tests {
             names,
             ["x-zeta", "content-type", "transfer-encoding", "set-cookie"]
         );
+    }
+
+    /// A read never takes more than `READ_AT_MOST`, however much is there
+    /// and however much room the reader offers, and loses no byte.
+    #[tokio::test]
+    async fn a_read_takes_a_bounded_part_of_what_is_there() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let (mut far, near) = tokio::io::duplex(512 * 1024);
+        far.write_all(&sent).await.unwrap();
+        drop(far);
+        let taps = Arc::new(Mutex::new(Taps::default()));
+        let mut wire = Wire::new(near, Duration::from_secs(5), taps);
+        let (mut got, mut room) = (Vec::new(), vec![0u8; 256 * 1024]);
+        loop {
+            let n = wire.read(&mut room).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(n <= READ_AT_MOST, "one read took {n} bytes");
+            got.extend_from_slice(&room[..n]);
+        }
+        assert_eq!(got, sent);
     }
 
     #[test]
