@@ -188,7 +188,10 @@ fn source_summary(
     name: &str,
     max_depth: u32,
 ) -> Result<SourceSummary, FrontierError> {
-    let in_run = "FROM frontier WHERE last_run = ?1 AND source = ?2";
+    // `+last_run`: read through the source's index, not the run's, which
+    // holds every source's entries and made the summary of a run of many
+    // sources grow with their square (1,000 sources: 23 s).
+    let in_run = "FROM frontier WHERE +last_run = ?1 AND source = ?2";
     let unvisited =
         "SELECT COUNT(*) FROM frontier WHERE (last_run IS NULL OR last_run < ?1) AND source = ?2";
     let outcome = |kind: &str, outcome: &str| {
@@ -253,7 +256,7 @@ fn source_summary(
         )?,
         failures: grouped(
             conn,
-            "SELECT outcome, COUNT(*) FROM frontier WHERE last_run = ?1 AND source = ?2
+            "SELECT outcome, COUNT(*) FROM frontier WHERE +last_run = ?1 AND source = ?2
                AND state = 'failed' GROUP BY outcome",
             run.id,
             name,
@@ -271,7 +274,7 @@ fn source_summary(
         )?,
         platforms: grouped(
             conn,
-            "SELECT platform, SUM(candidates) FROM frontier WHERE last_run = ?1 AND source = ?2
+            "SELECT platform, SUM(candidates) FROM frontier WHERE +last_run = ?1 AND source = ?2
                AND platform IS NOT NULL GROUP BY platform",
             run.id,
             name,
