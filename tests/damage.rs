@@ -96,14 +96,40 @@ fn flip(path: &Path, at: u64, len: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_damaged_record_mid_file_costs_that_record_only() {
-    let server = Server::start("127.0.5.21", site).await;
+/// The site served on `ip`, crawled once into a fresh archive.
+struct Crawled {
+    server: Server,
+    dir: tempfile::TempDir,
+    archive: PathBuf,
+    text: String,
+    config: Config,
+}
+
+async fn crawled(ip: &str) -> Crawled {
+    let server = Server::start(ip, site).await;
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("archive");
     let text = config_text(&archive, &server.url("/nb/index.html"));
     let config = Config::parse(&text, Path::new("t.toml")).unwrap();
     crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    Crawled {
+        server,
+        dir,
+        archive,
+        text,
+        config,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_record_mid_file_costs_that_record_only() {
+    let Crawled {
+        server,
+        dir: _dir,
+        archive,
+        config,
+        ..
+    } = crawled("127.0.5.21").await;
 
     let warc_dir = archive.join("warc");
     let db = Connection::open(archive.join("nianbao.sqlite")).unwrap();
@@ -205,12 +231,12 @@ fn foreign_records(urls: &[&str]) -> (Vec<u8>, Vec<(u64, u64)>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn damage_and_a_torn_tail_after_the_index_are_kept_aside_and_named() {
-    let server = Server::start("127.0.5.22", site).await;
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let text = config_text(&archive, &server.url("/nb/index.html"));
-    let config = Config::parse(&text, Path::new("t.toml")).unwrap();
-    crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    let Crawled {
+        server: _server,
+        dir: _dir,
+        archive,
+        ..
+    } = crawled("127.0.5.22").await;
     let warc_dir = archive.join("warc");
     let path = warc::warc_files(&warc_dir).unwrap().remove(0);
 
@@ -273,14 +299,15 @@ async fn damage_and_a_torn_tail_after_the_index_are_kept_aside_and_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_database_is_refused_untouched_then_rebuilt_from_the_warcs() {
-    let server = Server::start("127.0.5.23", site).await;
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let text = config_text(&archive, &server.url("/nb/index.html"));
+    let Crawled {
+        server: _server,
+        dir,
+        archive,
+        text,
+        ..
+    } = crawled("127.0.5.23").await;
     let config_path = dir.path().join("c.toml");
     std::fs::write(&config_path, &text).unwrap();
-    let config = Config::parse(&text, Path::new("t.toml")).unwrap();
-    crawl::run(&config, &CrawlOptions::default()).await.unwrap();
     let db_path = archive.join("nianbao.sqlite");
     let (captures, reports): (i64, i64) = {
         let db = Connection::open(&db_path).unwrap();
@@ -354,12 +381,12 @@ async fn a_corrupt_database_is_refused_untouched_then_rebuilt_from_the_warcs() {
 /// capture row went missing behind the archive's back are named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_names_rows_that_refer_to_missing_rows() {
-    let server = Server::start("127.0.5.24", site).await;
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let text = config_text(&archive, &server.url("/nb/index.html"));
-    let config = Config::parse(&text, Path::new("t.toml")).unwrap();
-    crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    let Crawled {
+        server: _server,
+        dir: _dir,
+        archive,
+        ..
+    } = crawled("127.0.5.24").await;
 
     let out = nianbao(&["verify", "--archive", archive.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
