@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags};
 
 use super::ExportError;
@@ -123,45 +123,9 @@ impl CellDictionary {
 
 /// Column `i` as text, borrowed from the row.
 fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
-    match r.get_ref(i)? {
-        ValueRef::Null => Ok(None),
-        ValueRef::Text(b) => std::str::from_utf8(b)
-            .map(Some)
-            .map_err(rusqlite::Error::Utf8Error),
-        other => Err(rusqlite::Error::InvalidColumnType(
-            i,
-            "text".into(),
-            other.data_type(),
-        )),
-    }
-}
-
-/// Column `i` as an integer.
-fn integer(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
-    match r.get_ref(i)? {
-        ValueRef::Null => Ok(None),
-        ValueRef::Integer(v) => Ok(Some(v)),
-        other => Err(rusqlite::Error::InvalidColumnType(
-            i,
-            "integer".into(),
-            other.data_type(),
-        )),
-    }
-}
-
-/// Column `i` as a number (REAL affinity keeps a whole number as an integer
-/// only in a column declared otherwise).
-fn real(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<f64>> {
-    match r.get_ref(i)? {
-        ValueRef::Null => Ok(None),
-        ValueRef::Real(v) => Ok(Some(v)),
-        ValueRef::Integer(v) => Ok(Some(v as f64)),
-        other => Err(rusqlite::Error::InvalidColumnType(
-            i,
-            "real".into(),
-            other.data_type(),
-        )),
-    }
+    r.get_ref(i)?
+        .as_str_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
 }
 
 /// One identity result as stored.
@@ -484,16 +448,16 @@ impl Reader {
         );
         let map = |r: &rusqlite::Row<'_>| {
             Ok(CodedCell {
-                report_id: integer(r, 0)?.unwrap_or(0),
-                code: integer(r, 1)?.unwrap_or(0),
-                raw: text(r, 2)?.unwrap_or("").to_string(),
-                value: real(r, 3)?,
-                unit: text(r, 4)?.map(str::to_string),
-                standard: integer(r, 5)?.is_none_or(|v| v != 0),
-                label: integer(r, 6)?,
-                note: text(r, 7)?.map(str::to_string),
-                ocr: integer(r, 8)?.is_some_and(|v| v != 0),
-                ocr_conf: real(r, 9)?,
+                report_id: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
+                code: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                raw: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                value: r.get::<_, Option<f64>>(3)?,
+                unit: r.get(4)?,
+                standard: r.get::<_, Option<i64>>(5)?.is_none_or(|v| v != 0),
+                label: r.get::<_, Option<i64>>(6)?,
+                note: r.get(7)?,
+                ocr: r.get::<_, Option<i64>>(8)?.is_some_and(|v| v != 0),
+                ocr_conf: r.get::<_, Option<f64>>(9)?,
             })
         };
         self.stream(&sql, map, visit)
@@ -516,18 +480,18 @@ impl Reader {
         self.each_row(&sql, |r| {
             let cell = (|| {
                 Ok(CellRow {
-                    report_id: integer(r, 0)?.unwrap_or(0),
+                    report_id: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
                     table: text(r, 1)?.unwrap_or(""),
                     row: text(r, 2)?.unwrap_or(""),
                     col: text(r, 3)?.unwrap_or(""),
-                    value: real(r, 4)?,
+                    value: r.get::<_, Option<f64>>(4)?,
                     raw: text(r, 5)?.unwrap_or(""),
                     unit: text(r, 6)?,
-                    standard: integer(r, 7)?.is_none_or(|v| v != 0),
+                    standard: r.get::<_, Option<i64>>(7)?.is_none_or(|v| v != 0),
                     label: text(r, 8)?,
                     note: text(r, 9)?,
-                    ocr: integer(r, 10)?.is_some_and(|v| v != 0),
-                    ocr_conf: real(r, 11)?,
+                    ocr: r.get::<_, Option<i64>>(10)?.is_some_and(|v| v != 0),
+                    ocr_conf: r.get::<_, Option<f64>>(11)?,
                 })
             })()
             .map_err(|e| self.sql(e))?;
