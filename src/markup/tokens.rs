@@ -285,12 +285,13 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
         if rest.starts_with(b"->") {
             return at + 2;
         }
+        // `--!>` is looked for only before the first `-->`, so a page of
+        // comments is read once, not once per comment.
         let close = memmem::find(rest, b"-->").map(|o| o + 3);
-        let bang = memmem::find(rest, b"--!>").map(|o| o + 4);
-        match (close, bang) {
-            (Some(c), Some(b)) => at + c.min(b),
-            (Some(e), None) | (None, Some(e)) => at + e,
-            (None, None) => self.b.len(),
+        let before_close = rest.get(..close.unwrap_or(rest.len())).unwrap_or(rest);
+        match memmem::find(before_close, b"--!>").map(|o| o + 4) {
+            Some(bang) => at + bang,
+            None => close.map_or(self.b.len(), |c| at + c),
         }
     }
 
@@ -768,6 +769,11 @@ mod tests {
         assert_eq!(
             tokens("<svg><![CDATA[<p>]]></svg>"),
             ["<svg >", "\"<p>\"", "</svg>"]
+        );
+        // Whichever of `-->` and `--!>` comes first ends a comment.
+        assert_eq!(
+            tokens("<!-- a -->x<!-- b --!>y<!-- c --!> d -->e"),
+            ["\"xy d -->e\""]
         );
     }
 
