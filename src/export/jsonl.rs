@@ -1,16 +1,14 @@
 //! JSON Lines: one object per row, keys in column order, nulls written out
 //! (so every line has every key), times as ISO 8601 strings.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::file::{Behind, Written};
 use super::table::{iso_time, Column, Sink, Value};
 use super::ExportError;
 
 pub struct JsonlSink {
-    path: PathBuf,
-    out: BufWriter<File>,
+    out: Behind,
     /// Each column name, already JSON-quoted, with its `:`.
     keys: Vec<String>,
     rows: u64,
@@ -18,17 +16,12 @@ pub struct JsonlSink {
 
 impl JsonlSink {
     pub fn create(path: &Path, columns: &[Column]) -> Result<Self, ExportError> {
-        let file = File::create(path).map_err(|source| ExportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let keys = columns
             .iter()
             .map(|c| format!("{}:", serde_json::Value::String(c.name.clone())))
             .collect();
         Ok(Self {
-            path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            out: Behind::create(path)?,
             keys,
             rows: 0,
         })
@@ -60,21 +53,13 @@ impl Sink for JsonlSink {
             line.push_str(&json(value).to_string());
         }
         line.push_str("}\n");
-        self.out
-            .write_all(line.as_bytes())
-            .map_err(|source| ExportError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+        self.out.buffer().extend_from_slice(line.as_bytes());
+        self.out.hand_over()?;
         self.rows += 1;
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<u64, ExportError> {
-        self.out.flush().map_err(|source| ExportError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(self.rows)
+    fn finish(self: Box<Self>) -> Result<(u64, Written), ExportError> {
+        Ok((self.rows, self.out.finish()?))
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::file::{hex, Written};
 use super::reader::{Reader, ReportMeta};
 use super::{ExportError, ExportOptions};
 
@@ -28,6 +29,18 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
+    /// The entry of a table file whose bytes were counted and digested as
+    /// they were written.
+    pub(crate) fn written(name: String, table: &str, rows: u64, written: Written) -> Self {
+        Self {
+            name,
+            table: table.to_string(),
+            rows,
+            bytes: written.bytes,
+            sha256: written.sha256,
+        }
+    }
+
     pub fn describe(path: &Path, table: &str, rows: u64) -> Result<Self, ExportError> {
         let io = |source| ExportError::Io {
             path: path.to_path_buf(),
@@ -45,11 +58,7 @@ impl FileEntry {
             hasher.update(&buf[..n]);
             bytes += n as u64;
         }
-        let sha256 = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = hex(&hasher.finalize());
         Ok(Self {
             name: path
                 .file_name()

@@ -11,6 +11,7 @@ pub mod cdxj;
 pub mod codebook;
 mod csv;
 pub mod datapackage;
+mod file;
 mod jsonl;
 mod ledger;
 mod manifest;
@@ -50,8 +51,6 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("writing CSV {path}: {source}")]
-    Csv { path: PathBuf, source: ::csv::Error },
     #[error("writing Parquet {path}: {source}")]
     Parquet {
         path: PathBuf,
@@ -339,15 +338,15 @@ fn write_table_as(
     let result = (|| {
         let mut sink = open_sink(format, &partial, columns, opts.excel)?;
         fill(sink.as_mut())?;
-        let rows = sink.finish()?;
+        let (rows, written) = sink.finish()?;
         std::fs::rename(&partial, &target).map_err(|source| ExportError::Io {
             path: target.clone(),
             source,
         })?;
-        Ok(rows)
+        Ok(FileEntry::written(file_name, name, rows, written))
     })();
     match result {
-        Ok(rows) => FileEntry::describe(&target, name, rows),
+        Ok(entry) => Ok(entry),
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             Err(e)

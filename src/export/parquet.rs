@@ -4,7 +4,6 @@
 //! Batches are encoded and written on a thread of their own while the next
 //! one is read: encoding was a third of an export's time.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
+use super::file::{Digested, Written};
 use super::table::{Column, Kind, Sink, Value};
 use super::ExportError;
 
@@ -39,7 +39,7 @@ pub struct ParquetSink {
     /// Where batches go to be encoded; `None` once closed.
     batches: Option<SyncSender<RecordBatch>>,
     /// The thread that owns the file's writer.
-    encoder: Option<JoinHandle<Result<(), ParquetError>>>,
+    encoder: Option<JoinHandle<Result<Written, ParquetError>>>,
     /// The batch being filled: one builder per column, values appended as
     /// rows come, so that no row is kept.
     builders: Vec<Builder>,
@@ -129,10 +129,7 @@ impl ParquetSink {
             .map(|c| Field::new(c.name.as_str(), arrow_type(c.kind), true))
             .collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
-        let file = File::create(path).map_err(|source| ExportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = Digested::create(path)?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
@@ -177,12 +174,12 @@ impl ParquetSink {
         match sent {
             Some(Ok(())) => Ok(()),
             // The encoder stopped: its error says why.
-            _ => self.close(),
+            _ => self.close().map(|_| ()),
         }
     }
 
     /// Close the queue and wait for the encoder to write the file's end.
-    fn close(&mut self) -> Result<(), ExportError> {
+    fn close(&mut self) -> Result<Written, ExportError> {
         self.batches = None;
         let failed = |source| ExportError::Parquet {
             path: self.path.clone(),
@@ -212,11 +209,14 @@ impl Drop for ParquetSink {
 }
 
 /// The encoder's loop: write each batch as it comes, then the file's end.
-fn encode(mut writer: ArrowWriter<File>, queue: Receiver<RecordBatch>) -> Result<(), ParquetError> {
+fn encode(
+    mut writer: ArrowWriter<Digested>,
+    queue: Receiver<RecordBatch>,
+) -> Result<Written, ParquetError> {
     for batch in queue {
         writer.write(&batch)?;
     }
-    writer.close().map(|_| ())
+    Ok(writer.into_inner()?.finish()?)
 }
 
 /// A money value in units of 10^-[`MONEY_SCALE`]; none past the precision.
@@ -248,9 +248,9 @@ impl Sink for ParquetSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<u64, ExportError> {
+    fn finish(mut self: Box<Self>) -> Result<(u64, Written), ExportError> {
         self.flush_batch()?;
-        self.close()?;
-        Ok(self.rows)
+        let written = self.close()?;
+        Ok((self.rows, written))
     }
 }

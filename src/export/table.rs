@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use super::file::Written;
 use super::{csv, jsonl, parquet, ExportError, OutputFormat};
 
 /// The type of a column, mapped to one Arrow type and one text form.
@@ -134,8 +135,9 @@ pub fn parse_time(text: &str) -> Option<i64> {
 pub trait Sink: Send {
     /// Append one row; `row` has one value per column, in column order.
     fn write(&mut self, row: &[Value<'_>]) -> Result<(), ExportError>;
-    /// Flush and close the file; returns the number of rows written.
-    fn finish(self: Box<Self>) -> Result<u64, ExportError>;
+    /// Flush and close the file; returns the number of rows and what was
+    /// written.
+    fn finish(self: Box<Self>) -> Result<(u64, Written), ExportError>;
 }
 
 /// Open a sink writing `columns` to `path` in `format`.
