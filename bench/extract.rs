@@ -13,6 +13,11 @@
 //!     cargo run --release --example bench_extract -- tests/fixtures/samples
 //!     cargo run --release --example bench_extract -- --write-farm DIR
 //!
+//! `BENCH_ONLY=extract` runs one of the measures; `BENCH_ROUNDS=N` runs N
+//! rounds instead of a few seconds' worth (for an instruction count under
+//! `valgrind --tool=cachegrind --cache-sim=no`, which the machine's speed
+//! does not change).
+//!
 //! `--write-farm DIR` writes the pages of the crawl benchmark's loopback farm
 //! (`bench/crawl.rs`) to DIR instead: for two hosts, one UTF-8 and one GBK,
 //! ten report pages each and their listing page.
@@ -99,10 +104,17 @@ fn read_pages(dirs: &[PathBuf], exts: &[&str]) -> Vec<Vec<u8>> {
 
 /// Run `work` over every page for [`BUDGET`] and print the rates.
 fn measure(what: &str, pages: &[Vec<u8>], mut work: impl FnMut(&[u8]) -> usize) {
+    let only = std::env::var("BENCH_ONLY").ok();
+    if only.as_deref().is_some_and(|o| o != what) {
+        return;
+    }
+    let fixed: Option<u64> = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok());
     let bytes_per_round: usize = pages.iter().map(Vec::len).sum();
     let started = Instant::now();
     let (mut rounds, mut found) = (0u64, 0usize);
-    while started.elapsed() < BUDGET {
+    while fixed.map_or(started.elapsed() < BUDGET, |n| rounds < n) {
         for page in pages {
             found += work(page);
         }

@@ -77,7 +77,7 @@ struct TableBuild {
 impl TableBuild {
     fn close_cell(&mut self) {
         if let Some((mut cell, _)) = self.cell.take() {
-            cell.text = super::number::collapse_ws(&cell.text);
+            super::number::collapse_ws_in(&mut cell.text);
             if let Some(row) = self.rows.last_mut() {
                 row.push(cell);
             }

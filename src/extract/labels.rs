@@ -7,6 +7,8 @@
 //! itself part of the meaning.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
@@ -130,6 +132,49 @@ pub(crate) fn fold_char(c: char) -> char {
 /// Text of a cell for display and matching: NFKC (full-width → half-width),
 /// traditional variants folded, all whitespace removed.
 pub fn normalize(text: &str) -> String {
+    NORMALIZED.with(|m| m.get_or(text, normalize_afresh))
+}
+
+/// The labels of the national form, printed on every report, each
+/// normalised once a thread: normalising a label (NFKC, folds, a string built
+/// char by char) cost a fifth of extracting a report page, and one label is
+/// looked at by several readers.
+struct Memo(RefCell<HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>>);
+
+impl Memo {
+    /// Texts remembered at most; then the memo starts again.
+    const ENTRIES: usize = 4096;
+    /// Longer texts (prose) are not remembered.
+    const TEXT: usize = 256;
+
+    fn new() -> Self {
+        Memo(RefCell::new(HashMap::default()))
+    }
+
+    fn get_or(&self, text: &str, make: fn(&str) -> String) -> String {
+        if text.len() > Self::TEXT {
+            return make(text);
+        }
+        if let Some(hit) = self.0.borrow().get(text) {
+            return hit.to_string();
+        }
+        let made = make(text);
+        let mut memo = self.0.borrow_mut();
+        if memo.len() >= Self::ENTRIES {
+            memo.clear();
+        }
+        memo.insert(text.into(), made.as_str().into());
+        made
+    }
+}
+
+thread_local! {
+    static NORMALIZED: Memo = Memo::new();
+    static KEYS: Memo = Memo::new();
+    static ITEM_KEYS: Memo = Memo::new();
+}
+
+fn normalize_afresh(text: &str) -> String {
     let norm = nfkc(text);
     let mut s = String::with_capacity(norm.len());
     s.extend(
@@ -202,6 +247,10 @@ pub fn is_han(c: char) -> bool {
 
 /// Matching key: the Chinese characters of the normalised label only.
 pub fn key(text: &str) -> String {
+    KEYS.with(|m| m.get_or(text, key_afresh))
+}
+
+fn key_afresh(text: &str) -> String {
     let norm = normalize(text);
     let mut key = String::with_capacity(norm.len());
     key.extend(norm.chars().filter(|c| is_han(*c)));
@@ -211,6 +260,10 @@ pub fn key(text: &str) -> String {
 /// The key without a leading Chinese section numeral (`三` of `三、…`, `四`
 /// of `（四）`), so that an item reads the same whatever its numbering.
 pub fn item_key(text: &str) -> String {
+    ITEM_KEYS.with(|m| m.get_or(text, item_key_afresh))
+}
+
+fn item_key_afresh(text: &str) -> String {
     let norm = normalize(text);
     let trimmed = strip_numbering(&norm);
     trimmed.chars().filter(|c| is_han(*c)).collect()

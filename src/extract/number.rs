@@ -49,10 +49,33 @@ const NIL_MARKS: &[&str] = &[
 /// Collapse every run of whitespace (including `&nbsp;` and the ideographic
 /// space) to one space and trim: the raw text kept beside a figure.
 pub fn collapse_ws(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(is_gap).filter(|s| !s.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// [`collapse_ws`] in place, copying only a text that changes (most cells
+/// hold one word).
+pub fn collapse_ws_in(text: &mut String) {
+    let mut after_gap = true;
+    let changes = text.chars().any(|c| {
+        let gap = is_gap(c);
+        let change = gap && (after_gap || c != ' ');
+        after_gap = gap;
+        change
+    }) || (after_gap && !text.is_empty());
+    if changes {
+        *text = collapse_ws(text);
+    }
+}
+
+fn is_gap(c: char) -> bool {
+    c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}'
 }
 
 /// Read one cell. `None` when the text is not a figure at all (a label).
@@ -137,6 +160,28 @@ fn strip_thousands(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitespace_collapses_alike_in_place_and_by_copy() {
+        for text in [
+            "",
+            " ",
+            "12",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "a\u{3000}b",
+            "\u{a0}12\u{a0}",
+            "依 申 请\n 公开",
+        ] {
+            let mut in_place = text.to_string();
+            collapse_ws_in(&mut in_place);
+            assert_eq!(in_place, collapse_ws(text), "{text:?}");
+        }
+        assert_eq!(collapse_ws(" 依 申\u{3000}\u{3000}请\n"), "依 申 请");
+    }
 
     fn check(input: &str, expect: Option<Figure>) {
         assert_eq!(parse(input), expect, "input {input:?}");

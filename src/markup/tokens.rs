@@ -102,12 +102,64 @@ struct Tokenizer<'a, 's, S> {
 }
 
 fn is_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | b'\x0C' | b' ')
+    CLASS[usize::from(b)] & SPACE != 0
 }
 
-/// A tag or attribute name: ASCII lowercased, NUL replaced.
-fn name(raw: &str) -> Cow<'_, str> {
-    if raw.bytes().any(|b| b.is_ascii_uppercase() || b == 0) {
+// What a byte is to a tag's reading, as bits of [`CLASS`].
+const SPACE: u8 = 1;
+const SLASH: u8 = 2;
+const GT: u8 = 4;
+const EQ: u8 = 8;
+/// An ASCII capital or a NUL: a name holding one is rewritten.
+const REWRITTEN: u8 = 16;
+
+/// The class of every byte, so that a run's end costs one look-up a byte.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'\t' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t[0x0C] = SPACE;
+    t[b' ' as usize] = SPACE;
+    t[b'/' as usize] = SLASH;
+    t[b'>' as usize] = GT;
+    t[b'=' as usize] = EQ;
+    t[0] = REWRITTEN;
+    let mut c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = REWRITTEN;
+        c += 1;
+    }
+    t
+};
+
+/// From `at`, the end of the run of bytes of no class in `stop`, and
+/// whether the run holds a byte to rewrite.
+fn run_of(b: &[u8], at: usize, stop: u8) -> (usize, bool) {
+    let mut seen = 0;
+    let mut i = at;
+    while let Some(&c) = b.get(i) {
+        let class = CLASS[usize::from(c)];
+        if class & stop != 0 {
+            break;
+        }
+        seen |= class;
+        i += 1;
+    }
+    (i, seen & REWRITTEN != 0)
+}
+
+/// From `at`, the first byte that is not a space.
+fn after_spaces(b: &[u8], mut at: usize) -> usize {
+    while b.get(at).is_some_and(|&c| is_space(c)) {
+        at += 1;
+    }
+    at
+}
+
+/// A tag or attribute name: ASCII lowercased and NUL replaced when `raw`
+/// holds a capital or a NUL.
+fn named_as(raw: &str, rewrite: bool) -> Cow<'_, str> {
+    if rewrite {
         Cow::Owned(raw.to_ascii_lowercase().replace('\0', "\u{FFFD}"))
     } else {
         Cow::Borrowed(raw)
@@ -298,21 +350,13 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
     /// Reads a tag whose name starts at `at` into `self.tag`.
     fn tag(&mut self, at: usize, start: bool) -> TagEnd {
         let b = self.b;
-        let mut i = at;
-        while b
-            .get(i)
-            .is_some_and(|&c| !is_space(c) && c != b'/' && c != b'>')
-        {
-            i += 1;
-        }
-        self.tag.name = name(self.str(at, i));
+        let (mut i, rewrite) = run_of(b, at, SPACE | SLASH | GT);
+        self.tag.name = named_as(self.str(at, i), rewrite);
         self.tag.attrs.clear();
         self.tag.self_closing = false;
         loop {
             // Before attribute name.
-            while b.get(i).is_some_and(|&c| is_space(c)) {
-                i += 1;
-            }
+            i = after_spaces(b, i);
             match b.get(i) {
                 None => return TagEnd::Eof,
                 Some(b'>') => return TagEnd::At(i + 1),
@@ -328,45 +372,34 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
             }
             // Attribute name; a `=` may begin it.
             let name_at = i;
-            i += 1;
-            while b
-                .get(i)
-                .is_some_and(|&c| !is_space(c) && !matches!(c, b'/' | b'>' | b'='))
-            {
-                i += 1;
-            }
-            let name_end = i;
+            let (name_end, rewrite) = run_of(b, i + 1, SPACE | SLASH | GT | EQ);
+            let rewrite =
+                rewrite || CLASS[usize::from(b.get(i).copied().unwrap_or(0))] & REWRITTEN != 0;
             // After attribute name.
-            while b.get(i).is_some_and(|&c| is_space(c)) {
-                i += 1;
-            }
-            let mut value = (0, 0, false);
+            i = after_spaces(b, name_end);
+            let mut value = None;
             if b.get(i) == Some(&b'=') {
-                i += 1;
-                while b.get(i).is_some_and(|&c| is_space(c)) {
-                    i += 1;
-                }
+                i = after_spaces(b, i + 1);
                 match b.get(i) {
                     None => return TagEnd::Eof,
                     Some(&q @ (b'"' | b'\'')) => {
-                        let Some(off) = memchr(q, b.get(i + 1..).unwrap_or_default()) else {
+                        let Some((end, plain)) = quoted_end(b, i + 1, q) else {
                             return TagEnd::Eof;
                         };
-                        value = (i + 1, i + 1 + off, true);
-                        i = i + 2 + off;
+                        value = Some((i + 1, end, plain));
+                        i = end + 1;
                     }
                     Some(b'>') => {}
                     Some(_) => {
                         let from = i;
-                        while b.get(i).is_some_and(|&c| !is_space(c) && c != b'>') {
-                            i += 1;
-                        }
-                        value = (from, i, true);
+                        i = run_of(b, i, SPACE | GT).0;
+                        value = Some((from, i, false));
                     }
                 }
             }
             if start {
-                self.push_attr(name_at, name_end, value);
+                let attr_name = named_as(self.str(name_at, name_end), rewrite);
+                self.push_attr(attr_name, value);
             }
             // After a quoted value anything but a space, `/` or `>` starts
             // the next attribute; the loop reads it alike.
@@ -386,16 +419,18 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
         }
     }
 
-    fn push_attr(&mut self, name_at: usize, name_end: usize, value: (usize, usize, bool)) {
-        let attr_name = name(self.str(name_at, name_end));
+    /// An attribute; `value` is where its value lies, and whether it is
+    /// known to hold no `&` or NUL.
+    fn push_attr(&mut self, attr_name: Cow<'a, str>, value: Option<(usize, usize, bool)>) {
         if self.tag.attrs.len() >= MAX_ATTRIBUTES
             || self.tag.attrs.iter().any(|a| a.name == attr_name)
         {
             return;
         }
         let value = match value {
-            (from, to, true) => attribute_value(self.str(from, to)),
-            _ => Cow::Borrowed(""),
+            Some((from, to, true)) => Cow::Borrowed(self.str(from, to)),
+            Some((from, to, false)) => attribute_value(self.str(from, to)),
+            None => Cow::Borrowed(""),
         };
         self.tag.attrs.push(Attr {
             name: attr_name,
@@ -460,6 +495,18 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
         self.text_replacing_nul(self.str(at, end.unwrap_or(self.b.len())));
         self.end_tag_at(end?)
     }
+}
+
+/// The closing quote `q` of a value starting at `from`, and whether the
+/// value holds no `&` or NUL (so needs no decoding): one pass over the value.
+fn quoted_end(b: &[u8], from: usize, q: u8) -> Option<(usize, bool)> {
+    let rest = b.get(from..)?;
+    let hit = memchr3(q, b'&', 0, rest)?;
+    if rest.get(hit) == Some(&q) {
+        return Some((from + hit, true));
+    }
+    let close = memchr(q, rest.get(hit..)?)?;
+    Some((from + hit + close, false))
 }
 
 /// The value of an attribute as written: references decoded, NUL replaced.
@@ -741,6 +788,13 @@ mod tests {
             ["<a href=x b=1>2 c= d=e/>", "\"t\"", "</a>"]
         );
         assert_eq!(tokens("a<5 b</>c</ d>e"), ["\"a<5 bce\""]);
+        // A value is decoded only where it holds a `&` or a NUL, wherever
+        // in it; a quote left open drops the tag.
+        assert_eq!(
+            tokens("<p a=\"x y&amp;z\" b='n\0l' c=\"plain\">"),
+            ["<p a=x y&z b=n\u{FFFD}l c=plain>"]
+        );
+        assert_eq!(tokens("<p a=\"x&amp;"), Vec::<String>::new());
         assert_eq!(tokens("<p =x>"), ["<p =x=>"]);
         assert_eq!(tokens("<p a='1'b=2>"), ["<p a=1 b=2>"]);
         assert_eq!(tokens("<p a"), Vec::<String>::new());
