@@ -97,7 +97,9 @@ impl TableBuild {
             self.row_open = true;
         }
         let cell = SourceCell {
-            text: String::new(),
+            // Room for a figure and the whitespace around it: a cell's text
+            // comes in several pieces.
+            text: String::with_capacity(32),
             rowspan: span(tag.attr("rowspan")),
             colspan: span(tag.attr("colspan")),
         };
