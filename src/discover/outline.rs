@@ -251,28 +251,45 @@ fn closes_p(name: &str) -> bool {
     )
 }
 
-/// `words` as one automaton, any ASCII case: every element of a page asks,
-/// and Word's exported pages give every element a class.
-fn words_automaton(words: &[&str]) -> Option<AhoCorasick> {
+/// The chrome words and then the breadcrumb words as one automaton, any
+/// ASCII case: every element of a page asks, and Word's exported pages give
+/// every element a class, so a class is read once for both.
+static MARKS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(words)
+        .build(CHROME_WORDS.iter().chain(CRUMB_WORDS))
         .ok()
+});
+
+/// What the element's `id` and `class` mark it as.
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    chrome: bool,
+    crumb: bool,
 }
 
-static CHROME: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| words_automaton(CHROME_WORDS));
-static CRUMB: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| words_automaton(CRUMB_WORDS));
-
-/// True when the element's `id` or `class` holds one of the automaton's
-/// words.
-fn marked(tag: &Tag<'_>, words: &LazyLock<Option<AhoCorasick>>) -> bool {
-    let Some(words) = words.as_ref() else {
-        return false;
+fn marks(tag: &Tag<'_>) -> Marks {
+    let mut marks = Marks::default();
+    let Some(words) = MARKS.as_ref() else {
+        return marks;
     };
-    tag.attrs
+    for a in tag
+        .attrs
         .iter()
         .filter(|a| matches!(&*a.name, "id" | "class"))
-        .any(|a| words.is_match(&*a.value))
+    {
+        for m in words.find_overlapping_iter(&*a.value) {
+            if m.pattern().as_usize() < CHROME_WORDS.len() {
+                marks.chrome = true;
+            } else {
+                marks.crumb = true;
+            }
+            if marks.chrome && marks.crumb {
+                return marks;
+            }
+        }
+    }
+    marks
 }
 
 /// A tag name without an allocation for the names pages are made of.
@@ -310,10 +327,11 @@ impl OutlineBuilder {
         if is_void(name) || (tag.self_closing && foreign) {
             return;
         }
+        let marks = marks(tag);
         let chrome = self.stack.last().is_some_and(|p| p.chrome)
             || matches!(name, "nav" | "header" | "footer")
-            || marked(tag, &CHROME);
-        let keep = self.keep_for(tag, chrome);
+            || marks.chrome;
+        let keep = self.keep_for(tag, chrome, marks.crumb);
         if !matches!(keep, Keep::Nothing) {
             self.keeping += 1;
         }
@@ -325,7 +343,7 @@ impl OutlineBuilder {
         });
     }
 
-    fn keep_for(&mut self, tag: &Tag<'_>, chrome: bool) -> Keep {
+    fn keep_for(&mut self, tag: &Tag<'_>, chrome: bool, crumb: bool) -> Keep {
         match &*tag.name {
             "a" => match tag.attr("href") {
                 Some(href) => {
@@ -344,7 +362,7 @@ impl OutlineBuilder {
                 Keep::Script(self.out.scripts.len() - 1)
             }
             "title" if self.out.title.is_none() => Keep::Title,
-            _ if marked(tag, &CRUMB) => {
+            _ if crumb => {
                 self.out.crumbs.push(0..0);
                 Keep::Crumb(self.out.crumbs.len() - 1)
             }
