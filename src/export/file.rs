@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use sha2::{Digest, Sha256};
 
 use super::ExportError;
+use crate::import::store::hex;
 
 /// What was written to a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +60,6 @@ impl Write for Digested {
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn io_error(path: &Path, source: io::Error) -> ExportError {

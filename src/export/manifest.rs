@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::file::{hex, Written};
+use super::file::Written;
 use super::reader::{Reader, ReportMeta};
 use super::{ExportError, ExportOptions};
+use crate::import::store::hex;
 
 /// File name of the manifest inside the export directory.
 pub const FILE: &str = "manifest.json";

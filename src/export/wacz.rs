@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use crate::import::store::hex;
+
 use super::manifest::FileEntry;
 use super::reader::{CaptureRow, Reader, ReportMeta};
 use super::{cdxj, ExportError, ExportOptions};
@@ -136,10 +138,6 @@ impl Package {
         self.zip.finish().map_err(zip_err)?;
         Ok(())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Write `<out>/nianbao.wacz` for the selected reports.
