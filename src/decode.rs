@@ -67,6 +67,12 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
             None => rejected.push(label),
         }
     }
+    // chardetng guesses UTF-8 for any text that is valid UTF-8 (its
+    // candidate survives only then), so valid text is told without feeding
+    // it the whole page.
+    if !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() {
+        return finish(UTF_8, bytes, Decision::Detector, rejected);
+    }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(bytes, true);
     let (guess, confident) = detector.guess_assess(Some(b"cn"), true);

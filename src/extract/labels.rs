@@ -11,6 +11,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// Traditional (or variant) characters met in the tables, and their
@@ -288,11 +290,73 @@ pub fn has_any(key: &str, words: &[&str]) -> bool {
     words.iter().any(|w| key.contains(w))
 }
 
-/// The one code whose words occur in the key; `None` if none or several do.
-fn unique_match(key: &str, table: &[(&'static str, &[&str])]) -> Option<&'static str> {
-    let mut hits = table.iter().filter(|(_, words)| has_any(key, words));
-    let first = hits.next()?;
-    hits.next().is_none().then_some(first.0)
+/// Codes and the words that name them, every word looked for in one pass
+/// over a key: a requests label is asked about some thirty words, on every
+/// row of every report.
+pub(crate) struct Words {
+    codes: &'static [(&'static str, &'static [&'static str])],
+    /// Every word of every code, overlapping matches; `None` only if the
+    /// automaton could not be built, when the words are looked for in turn.
+    automaton: Option<AhoCorasick>,
+    /// The code (index into `codes`) of each word of the automaton.
+    code_of: Vec<usize>,
+}
+
+impl Words {
+    pub(crate) fn new(codes: &'static [(&'static str, &'static [&'static str])]) -> Self {
+        let words = codes.iter().flat_map(|(_, words)| words.iter());
+        let code_of = codes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, words))| words.iter().map(move |_| i))
+            .collect();
+        Words {
+            codes,
+            automaton: AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(words)
+                .ok(),
+            code_of,
+        }
+    }
+
+    /// The one code whose words occur in the key; `None` if none or
+    /// several do.
+    pub(crate) fn unique(&self, key: &str) -> Option<&'static str> {
+        let Some(automaton) = &self.automaton else {
+            let mut hits = self.codes.iter().filter(|(_, w)| has_any(key, w));
+            let first = hits.next()?;
+            return hits.next().is_none().then_some(first.0);
+        };
+        let mut found = None;
+        for m in automaton.find_overlapping_iter(key) {
+            let code = self.code_of.get(m.pattern().as_usize()).copied();
+            match found {
+                None => found = code,
+                Some(seen) if Some(seen) != code => return None,
+                Some(_) => {}
+            }
+        }
+        found.and_then(|i| self.codes.get(i)).map(|(code, _)| *code)
+    }
+
+    /// The first code (in the table's order) any of whose words occur in
+    /// the key.
+    pub(crate) fn first(&self, key: &str) -> Option<&'static str> {
+        let Some(automaton) = &self.automaton else {
+            return self
+                .codes
+                .iter()
+                .find(|(_, w)| has_any(key, w))
+                .map(|(code, _)| *code);
+        };
+        automaton
+            .find_overlapping_iter(key)
+            .filter_map(|m| self.code_of.get(m.pattern().as_usize()).copied())
+            .min()
+            .and_then(|i| self.codes.get(i))
+            .map(|(code, _)| *code)
+    }
 }
 
 const PROACTIVE_ROWS: &[(&str, &[&str])] = &[
@@ -322,12 +386,14 @@ const PROACTIVE_COL_WORDS: &[(&str, &[&str])] = &[
 
 /// Proactive row code of a label (`规范性文件`, `行政规范性文件` alike).
 pub fn proactive_row(label: &str) -> Option<&'static str> {
-    unique_match(&key(label), PROACTIVE_ROWS)
+    static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(PROACTIVE_ROWS));
+    WORDS.unique(&key(label))
 }
 
 /// Proactive column code of a header label.
 pub fn proactive_col(label: &str) -> Option<&'static str> {
-    unique_match(&key(label), PROACTIVE_COL_WORDS)
+    static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(PROACTIVE_COL_WORDS));
+    WORDS.unique(&key(label))
 }
 
 /// The sub-heading of `三、本年度办理结果` a label opens.
@@ -388,7 +454,8 @@ const REQUEST_ITEMS: &[(&str, &[&str])] = &[
 /// known item gets no code (the row is kept as non-standard).
 pub fn requests_row(label: &str, under: Option<Outcome>) -> Option<&'static str> {
     let k = item_key(label);
-    if let Some(code) = unique_match(&k, REQUEST_ITEMS) {
+    static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(REQUEST_ITEMS));
+    if let Some(code) = WORDS.unique(&k) {
         return Some(code);
     }
     match k.as_str() {

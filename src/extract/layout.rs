@@ -69,7 +69,7 @@ impl Item {
 /// ending in two or more figures set apart by runs of spaces.
 pub fn looks_like_layout(text: &str) -> bool {
     text.lines()
-        .filter(|l| !l.contains('|'))
+        .filter(|l| !l.contains('|') && has_inner_gap(l))
         .filter(|l| {
             let line = split_line(l);
             line.figures.len() >= 2 && !line.labels.is_empty()
@@ -77,6 +77,31 @@ pub fn looks_like_layout(text: &str) -> bool {
         .take(5)
         .count()
         >= 5
+}
+
+/// Whether a gap of two columns or more lies between two characters of the
+/// line: without one the line is a single run, neither labels and figures
+/// both, and prose is passed over without cutting it into runs.
+fn has_inner_gap(line: &str) -> bool {
+    let mut seen_text = false;
+    let mut gap = 0;
+    for c in line.chars() {
+        let width = match c {
+            '\u{3000}' => 2,
+            c if c.is_whitespace() || c == '\u{a0}' => 1,
+            _ => 0,
+        };
+        if width == 0 {
+            if seen_text && gap >= 2 {
+                return true;
+            }
+            seen_text = true;
+            gap = 0;
+        } else {
+            gap += width;
+        }
+    }
+    false
 }
 
 /// Cut layout text at report title lines, keeping each line's spacing. A
@@ -380,6 +405,10 @@ fn runs(line: &str, gap: usize) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let mut col = 0;
     let mut spaces = 0;
+    // The column after the last run's last character, kept rather than
+    // counted again from the run's text at every character (which made a
+    // long line cost its length squared).
+    let mut last_end = None;
     for c in line.chars() {
         let width = match c {
             '\u{3000}' => 2,
@@ -392,7 +421,7 @@ fn runs(line: &str, gap: usize) -> Vec<Token> {
             continue;
         }
         match out.last_mut() {
-            Some(t) if spaces < gap && t.end() + spaces == col => {
+            Some(t) if spaces < gap && last_end.map(|e| e + spaces) == Some(col) => {
                 t.text.extend(std::iter::repeat_n(' ', spaces));
                 t.text.push(c);
             }
@@ -403,6 +432,7 @@ fn runs(line: &str, gap: usize) -> Vec<Token> {
         }
         spaces = 0;
         col += 1;
+        last_end = Some(col);
     }
     out
 }
@@ -472,6 +502,60 @@ fn nearest_column(fig: &Token, references: &[&Vec<Token>]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_are_cut_at_gaps_and_keep_their_columns() {
+        let cut = |line: &str, gap| -> Vec<(usize, String)> {
+            runs(line, gap)
+                .into_iter()
+                .map(|t| (t.start, t.text))
+                .collect()
+        };
+        assert_eq!(
+            cut("ab  cd e", 2),
+            [(0, "ab".to_string()), (4, "cd e".to_string())]
+        );
+        assert_eq!(
+            cut(" ab cd", 1),
+            [(1, "ab".to_string()), (4, "cd".to_string())]
+        );
+        // A full-width space is two columns: a gap on its own.
+        assert_eq!(
+            cut("收到\u{3000}12", 2),
+            [(0, "收到".to_string()), (4, "12".to_string())]
+        );
+        assert_eq!(cut("收 到", 2), [(0, "收 到".to_string())]);
+        assert!(cut("   ", 2).is_empty());
+    }
+
+    #[test]
+    fn a_paragraph_on_one_long_line_is_read_in_one_pass() {
+        // Read character by character with the run's width counted again at
+        // each, this line took minutes.
+        let line = "公开".repeat(100_000) + "    12    3";
+        let tokens = runs(&line, 2);
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(
+            tokens.last().map(|t| (t.start, t.text.as_str())),
+            Some((200_010, "3"))
+        );
+        assert!(!looks_like_layout(&line));
+    }
+
+    #[test]
+    fn only_a_gap_between_characters_parts_runs() {
+        for (line, gap) in [
+            ("收到申请数  12", true),
+            ("收到申请数\u{3000}12", true),
+            ("收到申请数 12 3", false),
+            ("\u{3000}\u{3000}收到申请数 12", false),
+            ("收到申请数 12   ", false),
+            ("", false),
+        ] {
+            assert_eq!(has_inner_gap(line), gap, "{line:?}");
+            assert_eq!(runs(line, 2).len() > 1, gap, "{line:?}");
+        }
+    }
 
     fn rows_of(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();

@@ -85,6 +85,9 @@ pub fn parse(text: &str) -> Option<Figure> {
     if !bare.is_empty() && bare.bytes().all(|b| b.is_ascii_digit()) {
         return bare.parse().ok().map(|v| Figure::Number(v, None));
     }
+    if names_something(text) {
+        return None;
+    }
     let norm: String = super::labels::nfkc(text)
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
@@ -98,6 +101,16 @@ pub fn parse(text: &str) -> Option<Figure> {
     let (body, unit) = strip_unit(&norm);
     let (sign, digits) = strip_sign(body);
     parse_unsigned(digits).map(|v| Figure::Number(sign * v, unit))
+}
+
+/// Whether the text holds an ideograph no figure, unit, sign or no-figure
+/// mark is written with: a label, told without normalising it. Unified
+/// ideographs are their own NFKC, so they survive normalisation as printed.
+fn names_something(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
+            && !matches!(c, '万' | '元' | '增' | '减' | '无' | '空' | '暂')
+    })
 }
 
 /// True when the text is a figure, blank or a no-figure mark.
@@ -221,5 +234,11 @@ mod tests {
         check("13%", None);
         check("2022-12-07", None);
         check("元", None);
+        check("暂无", Some(Nil));
+        check("空", Some(Nil));
+        check("增3", Some(Number(3.0, None)));
+        check("3 万元", Some(Number(3.0, Some(Unit::WanYuan))));
+        check("3件", None);
+        check("三", None);
     }
 }

@@ -8,6 +8,8 @@
 //! ([`labels`]); a row that names no standard item is kept under a
 //! `nonstandard.N` row code, never mapped onto a standard code by guess.
 
+use std::sync::LazyLock;
+
 use super::codes::{proactive_cols, APPEAL_COLS, REQUEST_COLS};
 use super::labels::{self, key, Outcome};
 use super::neighbours;
@@ -152,20 +154,29 @@ impl Reader {
             self.table = None;
             return;
         }
-        let opens = if labels::has_any(
-            &k,
-            &[
-                "申请人情况",
-                "勾稽关系",
-                "本年新收",
-                "收到和处理政府信息公开申请",
-            ],
-        ) {
+        static OPENERS: LazyLock<labels::Words> = LazyLock::new(|| {
+            labels::Words::new(&[
+                (
+                    "requests",
+                    &[
+                        "申请人情况",
+                        "勾稽关系",
+                        "本年新收",
+                        "收到和处理政府信息公开申请",
+                    ],
+                ),
+                (
+                    "proactive",
+                    &["第二十条", "信息内容", "主动公开政府信息情况"],
+                ),
+            ])
+        });
+        let opener = OPENERS.first(&k);
+        let opens = if opener == Some("requests") {
             Some(Table::Requests)
         } else if opens_appeals(&k) {
             Some(Table::Appeals)
-        } else if labels::has_any(&k, &["第二十条", "信息内容", "主动公开政府信息情况"])
-        {
+        } else if opener == Some("proactive") {
             self.header.clear();
             self.pending.clear();
             self.header_unit = None;
