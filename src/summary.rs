@@ -1,6 +1,7 @@
 //! Human-readable rendering of extracted reports: the tables with their codes
 //! and the identity results, for the terminal.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::extract::{codebook, Cell, Check, CodeEntry, Report};
@@ -48,35 +49,45 @@ pub fn render(report: &Report) -> String {
 /// Rows in the order printed, columns in the order first seen; each row
 /// labelled in Chinese, each column headed by its label.
 fn grid(cells: &[&Cell], book: &[CodeEntry]) -> String {
+    let Some(first) = cells.first() else {
+        return String::new();
+    };
+    // Each row's and column's first cell and the first cell at each place,
+    // looked up rather than searched for: a table of any length is one pass.
     let mut rows: Vec<&str> = Vec::new();
     let mut cols: Vec<&str> = Vec::new();
-    for c in cells {
-        if !rows.contains(&c.row.as_str()) {
+    let mut row_first: HashMap<&str, &Cell> = HashMap::new();
+    let mut col_first: HashMap<&str, &Cell> = HashMap::new();
+    let mut at: HashMap<(&str, &str), &Cell> = HashMap::new();
+    for &c in cells {
+        row_first.entry(&c.row).or_insert_with(|| {
             rows.push(&c.row);
-        }
-        if !cols.contains(&c.col.as_str()) {
+            c
+        });
+        col_first.entry(&c.col).or_insert_with(|| {
             cols.push(&c.col);
-        }
+            c
+        });
+        at.entry((&c.row, &c.col)).or_insert(c);
     }
-    let entry = |row: &str, col: &str| {
-        book.iter()
-            .find(|e| e.table == cells[0].table && e.row == row && e.col == col)
-    };
-    let appeals = cells[0].table == "appeals";
+    let mut entries: HashMap<(&str, &str), &CodeEntry> = HashMap::new();
+    for e in book.iter().filter(|e| e.table == first.table) {
+        entries.entry((e.row, e.col)).or_insert(e);
+    }
+    let entry = |row: &str, col: &str| entries.get(&(row, col)).copied();
+    let appeals = first.table == "appeals";
     let row_label = |row: &str| {
         if appeals {
             return String::new();
         }
-        cells
-            .iter()
-            .find(|c| c.row == row)
+        row_first
+            .get(row)
             .and_then(|c| entry(row, &c.col))
             .map_or_else(|| row.to_string(), |e| e.row_zh.clone())
     };
     let col_label = |col: &str| {
-        cells
-            .iter()
-            .find(|c| c.col == col)
+        col_first
+            .get(col)
             .and_then(|c| entry(&c.row, col))
             .map(|e| {
                 if appeals {
@@ -94,12 +105,7 @@ fn grid(cells: &[&Cell], book: &[CodeEntry]) -> String {
     for row in rows {
         let values: Vec<String> = cols
             .iter()
-            .map(|col| {
-                cells
-                    .iter()
-                    .find(|c| c.row == row && c.col == *col)
-                    .map_or(String::new(), |c| cell_text(c))
-            })
+            .map(|col| at.get(&(row, *col)).map_or(String::new(), |c| cell_text(c)))
             .collect();
         let _ = writeln!(
             out,
@@ -185,4 +191,53 @@ fn check_lines(checks: &[Check]) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(row: &str, col: &str, value: f64) -> Cell {
+        Cell {
+            table: "proactive".into(),
+            row: row.into(),
+            col: col.into(),
+            raw: value.to_string(),
+            value: Some(value),
+            unit: None,
+            standard: !row.starts_with("nonstandard"),
+            label: String::new(),
+            note: None,
+            ocr: false,
+            ocr_conf: None,
+        }
+    }
+
+    #[test]
+    fn a_grid_has_rows_as_first_read_columns_as_first_seen_and_blanks_where_no_cell_is() {
+        let cells = [
+            cell("normative_docs", "issued", 88.0),
+            cell("normative_docs", "in_force", 698.0),
+            cell("licensing", "decisions", 10690.0),
+            cell("nonstandard.1", "issued", 5.0),
+            // A second cell at a place already filled is not shown.
+            cell("normative_docs", "issued", 1.0),
+        ];
+        let refs: Vec<&Cell> = cells.iter().collect();
+        let lines: Vec<String> = grid(&refs, &codebook())
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        let row = |label: &str, rest: &str| format!("    {} | {rest}", pad(label, LABEL_WIDTH));
+        assert_eq!(
+            lines,
+            [
+                row("", "本年制发件数 | 现行有效件数 | 处理决定数量"),
+                row("行政规范性文件", "88 | 698 |"),
+                row("行政许可", " |  | 10690"),
+                row("nonstandard.1", "5 |  |"),
+            ]
+        );
+        assert!(grid(&[], &codebook()).is_empty());
+    }
 }

@@ -439,3 +439,36 @@ fn flat_other_items_2021() {
         ],
     );
 }
+
+/// A requests table printed with its first row ten thousand times (a
+/// hostile or broken page): the first is the report's, every other is kept
+/// as a row of its own, and the table is read in one pass (each row once
+/// looked for among all the rows before it, such a page took minutes).
+#[test]
+fn a_row_printed_ten_thousand_times_is_read_once_and_kept_apart() {
+    let row = |n: usize| {
+        format!(
+            "<tr><td>一、本年新收政府信息公开申请数量</td>{}</tr>",
+            values_row(["1", "2", "0", "0", "0", "0", &(n + 3).to_string()])
+        )
+    };
+    let rows: String = (0..10_000).map(row).collect();
+    let html = page(
+        "2020年政府信息公开工作年度报告",
+        &format!("<table><tr><td>三、收到和处理政府信息公开申请情况</td></tr>{rows}</table>"),
+    );
+    let r = one(&extract_html(&html)).clone();
+    check(&r, &[("requests", "new", "total", "3", Some(3.0))]);
+    let totals: Vec<(&str, &str)> = r
+        .cells
+        .iter()
+        .filter(|c| c.col == "total")
+        .map(|c| (c.row.as_str(), c.raw.as_str()))
+        .collect();
+    assert_eq!(totals.len(), 10_000);
+    assert_eq!(totals.last(), Some(&("nonstandard.9999", "10002")));
+    assert!(r
+        .cells
+        .iter()
+        .all(|c| c.table == "requests" && c.standard == (c.row == "new")));
+}

@@ -97,3 +97,23 @@ fn layout_text_reads_as_its_pdf() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0], read_one("pingtan-2022-wrapped.pdf"));
 }
+
+/// Layout text that runs to tens of thousands of lines in one block (a
+/// register of figures printed before the report) is read in one pass, and
+/// the report after it reads as it does alone.
+#[test]
+fn a_long_block_before_the_report_changes_nothing_in_it() {
+    let text = String::from_utf8(fixture("pingtan-2022-wrapped.txt")).unwrap();
+    let register = "  序号    12    3\n".repeat(60_000);
+    let reports = extract_text(&(register + &text));
+    let report = reports
+        .iter()
+        .find(|r| r.title == "2022年政府信息公开工作年度报告")
+        .unwrap_or_else(|| {
+            panic!(
+                "{:#?}",
+                reports.iter().map(|r| &r.title).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(report, &read_one("pingtan-2022-wrapped.pdf"));
+}

@@ -223,22 +223,14 @@ fn has_figures(line: &str) -> bool {
 pub fn rows(lines: &[String]) -> Vec<Row> {
     let items = group(lines.iter().map(|l| split_line(l)));
     let mut out = Vec::with_capacity(items.len());
-    let mut block_start = 0;
-    for (i, item) in items.iter().enumerate() {
-        if item.starts_block() {
-            block_start = i;
-        }
-        let block_end = items
-            .iter()
-            .skip(i + 1)
-            .position(Item::starts_block)
-            .map_or(items.len(), |p| i + 1 + p);
-        let block = items.get(block_start..block_end).unwrap_or(&[]);
-        out.push(Row {
+    // A block runs from a header or a page break to the next.
+    for block in items.chunk_by(|_, next| !next.starts_block()) {
+        let columns = Columns::of(block);
+        out.extend(block.iter().map(|item| Row {
             labels: item.labels.iter().map(|t| tidy_label(&t.text)).collect(),
-            values: place_figures(item, block),
+            values: columns.place(item),
             confidence: None,
-        });
+        }));
     }
     out
 }
@@ -437,66 +429,95 @@ fn runs(line: &str, gap: usize) -> Vec<Token> {
     out
 }
 
-/// The row's figures, one per column of its block: where the row has fewer
-/// figures than the block's fullest rows, each figure goes to the column it
-/// stands under and the others stay blank. Unplaceable rows keep their
-/// figures as printed (the table reader then notes them).
-fn place_figures(item: &Item, block: &[Item]) -> Vec<String> {
-    let plain = || item.figures.iter().map(|t| t.text.clone()).collect();
-    let full = block.iter().map(|b| b.figures.len()).max().unwrap_or(0);
-    let n = item.figures.len();
-    if n == 0 || n >= full || full < 2 {
-        return plain();
-    }
-    let references: Vec<&Vec<Token>> = block
-        .iter()
-        .filter(|b| b.figures.len() == full)
-        .map(|b| &b.figures)
-        .collect();
-    let mut slots: Vec<Option<String>> = vec![None; full];
-    let mut next_free = 0;
-    for fig in &item.figures {
-        let Some(col) = nearest_column(fig, &references) else {
-            return plain();
-        };
-        if col < next_free {
-            return plain();
-        }
-        if let Some(slot) = slots.get_mut(col) {
-            *slot = Some(fig.text.clone());
-        }
-        next_free = col + 1;
-    }
-    slots.into_iter().map(Option::unwrap_or_default).collect()
+/// The columns of a block: how many figures its fullest rows hold, and
+/// where those rows print them.
+struct Columns<'a> {
+    full: usize,
+    /// The fullest rows' figures, each with the narrowest gap between two of
+    /// them; rows printed alike are kept once (they place a figure alike),
+    /// and at most [`Columns::REFERENCES`] are kept, so that placing a
+    /// row's figures costs the same in a block of any length.
+    references: Vec<(&'a [Token], usize)>,
 }
 
-/// The column a figure stands under, if one is clearly nearer than the
-/// others: its start, centre or end within half a column gap of the same
-/// edge of a reference row's figure.
-fn nearest_column(fig: &Token, references: &[&Vec<Token>]) -> Option<usize> {
-    let anchors = |t: &Token| [2 * t.start, t.start + t.end(), 2 * t.end()];
-    let mut best: Option<(usize, usize)> = None;
-    for reference in references {
-        let gap = reference
-            .windows(2)
-            .filter_map(|w| Some(w.get(1)?.start.saturating_sub(w.first()?.end())))
-            .min()
-            .unwrap_or(0)
-            .max(1);
-        for (col, r) in reference.iter().enumerate() {
-            let d = anchors(fig)
-                .iter()
-                .zip(anchors(r))
-                .map(|(a, b)| a.abs_diff(b))
-                .min()
-                .unwrap_or(usize::MAX);
-            // Doubled coordinates: within half the gap plus a character.
-            if d <= gap + 2 && best.is_none_or(|(_, bd)| d < bd) {
-                best = Some((col, d));
+impl<'a> Columns<'a> {
+    const REFERENCES: usize = 64;
+
+    fn of(block: &'a [Item]) -> Self {
+        let full = block.iter().map(|b| b.figures.len()).max().unwrap_or(0);
+        let mut references: Vec<(&[Token], usize)> = Vec::new();
+        for figures in block.iter().map(|b| &b.figures[..]) {
+            if references.len() == Self::REFERENCES {
+                break;
+            }
+            let printed_alike = |(r, _): &(&[Token], usize)| {
+                r.iter()
+                    .map(|t| (t.start, t.end()))
+                    .eq(figures.iter().map(|t| (t.start, t.end())))
+            };
+            if figures.len() == full && !references.iter().any(printed_alike) {
+                let gap = figures
+                    .windows(2)
+                    .filter_map(|w| Some(w.get(1)?.start.saturating_sub(w.first()?.end())))
+                    .min()
+                    .unwrap_or(0)
+                    .max(1);
+                references.push((figures, gap));
             }
         }
+        Columns { full, references }
     }
-    best.map(|(col, _)| col)
+
+    /// The row's figures, one per column of its block: where the row has
+    /// fewer figures than the block's fullest rows, each figure goes to the
+    /// column it stands under and the others stay blank. Unplaceable rows
+    /// keep their figures as printed (the table reader then notes them).
+    fn place(&self, item: &Item) -> Vec<String> {
+        let plain = || item.figures.iter().map(|t| t.text.clone()).collect();
+        let full = self.full;
+        let n = item.figures.len();
+        if n == 0 || n >= full || full < 2 {
+            return plain();
+        }
+        let mut slots: Vec<Option<String>> = vec![None; full];
+        let mut next_free = 0;
+        for fig in &item.figures {
+            let Some(col) = self.nearest_column(fig) else {
+                return plain();
+            };
+            if col < next_free {
+                return plain();
+            }
+            if let Some(slot) = slots.get_mut(col) {
+                *slot = Some(fig.text.clone());
+            }
+            next_free = col + 1;
+        }
+        slots.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
+    /// The column a figure stands under, if one is clearly nearer than the
+    /// others: its start, centre or end within half a column gap of the
+    /// same edge of a reference row's figure.
+    fn nearest_column(&self, fig: &Token) -> Option<usize> {
+        let anchors = |t: &Token| [2 * t.start, t.start + t.end(), 2 * t.end()];
+        let mut best: Option<(usize, usize)> = None;
+        for (reference, gap) in &self.references {
+            for (col, r) in reference.iter().enumerate() {
+                let d = anchors(fig)
+                    .iter()
+                    .zip(anchors(r))
+                    .map(|(a, b)| a.abs_diff(b))
+                    .min()
+                    .unwrap_or(usize::MAX);
+                // Doubled coordinates: within half the gap plus a character.
+                if d <= gap + 2 && best.is_none_or(|(_, bd)| d < bd) {
+                    best = Some((col, d));
+                }
+            }
+        }
+        best.map(|(col, _)| col)
+    }
 }
 
 #[cfg(test)]

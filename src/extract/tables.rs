@@ -8,6 +8,7 @@
 //! ([`labels`]); a row that names no standard item is kept under a
 //! `nonstandard.N` row code, never mapped onto a standard code by guess.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::codes::{proactive_cols, APPEAL_COLS, REQUEST_COLS};
@@ -115,6 +116,9 @@ struct Reader {
     nonstandard: usize,
     /// Proactive rows kept as non-standard whose figures fit the header.
     unplaced: Vec<neighbours::Unplaced>,
+    /// The rows of the cells read so far, by table: whether a row was
+    /// already read is asked of every row, and a hostile table has many.
+    rows_read: HashSet<(&'static str, String)>,
 }
 
 /// Read the cells of every table found in the rows.
@@ -456,10 +460,7 @@ impl Reader {
     }
 
     fn has_row(&self, table: Table, row: &str) -> bool {
-        self.out
-            .cells
-            .iter()
-            .any(|c| c.table == table.code() && c.row == row)
+        self.rows_read.contains(&(table.code(), row.to_string()))
     }
 
     /// Keep a row that names no standard item, if it carries any figure.
@@ -496,6 +497,7 @@ impl Reader {
     ) {
         let figure = parse(raw);
         let unit = money.map(|header| money_unit(raw, header));
+        self.rows_read.insert((table.code(), row.to_string()));
         self.out.cells.push(Cell {
             table: table.code().to_string(),
             row: row.to_string(),
