@@ -129,9 +129,25 @@ pub fn discover_with(page: &Page<'_>, outline: Option<&Outline>) -> Found {
 }
 
 /// Drop repeated URLs (the first finding wins) and count the candidates.
+/// The longest URL followed. Browsers take longer, but no report page has
+/// one, and a page of links of a megabyte each would fill the frontier.
+pub const MAX_URL_BYTES: usize = 8192;
+
 fn finish(page: &Page<'_>, links: Vec<Link>, platform: Option<&'static str>) -> Found {
     let mut seen = HashSet::new();
     seen.insert(strip_fragment(page.url));
+    let found = links.len();
+    let links: Vec<Link> = links
+        .into_iter()
+        .filter(|l| l.url.as_str().len() <= MAX_URL_BYTES)
+        .collect();
+    if links.len() < found {
+        tracing::warn!(
+            page = %page.url,
+            dropped = found - links.len(),
+            "links longer than {MAX_URL_BYTES} bytes not followed"
+        );
+    }
     let links: Vec<Link> = links
         .into_iter()
         .filter(|l| seen.insert(l.url.clone()))
@@ -241,8 +257,12 @@ struct Anchor {
     text: String,
 }
 
+/// The page's `<base href>` resolved, else the page's own URL; a base
+/// longer than a URL followed is passed over (every link would be joined to
+/// it).
 fn base_url(doc: &Outline, page: &Url) -> Url {
     doc.base_href()
+        .filter(|href| href.len() <= MAX_URL_BYTES)
         .and_then(|href| page.join(href.trim()).ok())
         .unwrap_or_else(|| page.clone())
 }
@@ -518,6 +538,23 @@ mod tests {
 
     fn found<'a>(links: &'a [Link], suffix: &str) -> Option<&'a Link> {
         links.iter().find(|l| l.url.as_str().ends_with(suffix))
+    }
+
+    #[test]
+    fn a_link_or_base_longer_than_a_url_followed_is_passed_over() {
+        let long = "a".repeat(MAX_URL_BYTES);
+        let url = page("http://a.cn/nb/index.html");
+        let html = format!(
+            r#"<a href="/nb/2020.html">2020年政府信息公开工作年度报告</a><a href="/{long}.html">2021年政府信息公开工作年度报告</a>"#
+        );
+        let got = discover(&Page::start(&url, &html)).links;
+        assert!(found(&got, "a.cn/nb/2020.html").is_some());
+        assert!(!got.iter().any(|l| l.url.as_str().contains(&long)));
+        let based = format!(
+            r#"<base href="http://b.cn/{long}/"><a href="2020.html">2020年政府信息公开工作年度报告</a>"#
+        );
+        let got = discover(&Page::start(&url, &based)).links;
+        assert!(found(&got, "a.cn/nb/2020.html").is_some(), "{got:?}");
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! ([`labels`]); a row that names no standard item is kept under a
 //! `nonstandard.N` row code, never mapped onto a standard code by guess.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use foldhash::HashSet;
 
 use super::codes::{proactive_cols, APPEAL_COLS, REQUEST_COLS};
 use super::labels::{self, key, Outcome};
@@ -118,7 +119,7 @@ struct Reader {
     unplaced: Vec<neighbours::Unplaced>,
     /// The rows of the cells read so far, by table: whether a row was
     /// already read is asked of every row, and a hostile table has many.
-    rows_read: HashSet<(&'static str, String)>,
+    rows_read: [HashSet<String>; 3],
 }
 
 /// Read the cells of every table found in the rows.
@@ -460,7 +461,7 @@ impl Reader {
     }
 
     fn has_row(&self, table: Table, row: &str) -> bool {
-        self.rows_read.contains(&(table.code(), row.to_string()))
+        self.rows_read[table as usize].contains(row)
     }
 
     /// Keep a row that names no standard item, if it carries any figure.
@@ -497,7 +498,10 @@ impl Reader {
     ) {
         let figure = parse(raw);
         let unit = money.map(|header| money_unit(raw, header));
-        self.rows_read.insert((table.code(), row.to_string()));
+        let read = &mut self.rows_read[table as usize];
+        if !read.contains(row) {
+            read.insert(row.to_string());
+        }
         self.out.cells.push(Cell {
             table: table.code().to_string(),
             row: row.to_string(),
