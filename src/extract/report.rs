@@ -23,6 +23,10 @@ pub fn is_title_line(line: &str) -> bool {
         match c {
             '\u{4e00}'..='\u{9fff}' => {
                 han += 1;
+                if han > TITLE_MAX_CHARS {
+                    // A paragraph: not read to its end.
+                    return false;
+                }
                 has_bao |= super::labels::fold_char(c) == '报';
             }
             '\u{3000}'..='\u{303f}' | '\u{ff00}'..='\u{ffef}' => {}
