@@ -128,30 +128,31 @@ pub fn discover_with(page: &Page<'_>, outline: Option<&Outline>) -> Found {
     finish(page, out, platform)
 }
 
-/// Drop repeated URLs (the first finding wins) and count the candidates.
 /// The longest URL followed. Browsers take longer, but no report page has
 /// one, and a page of links of a megabyte each would fill the frontier.
 pub const MAX_URL_BYTES: usize = 8192;
 
+/// Drop repeated URLs (the first finding wins) and those too long to
+/// follow, and count the candidates.
 fn finish(page: &Page<'_>, links: Vec<Link>, platform: Option<&'static str>) -> Found {
     let mut seen = HashSet::new();
     seen.insert(strip_fragment(page.url));
-    let found = links.len();
+    let mut too_long = 0;
     let links: Vec<Link> = links
         .into_iter()
-        .filter(|l| l.url.as_str().len() <= MAX_URL_BYTES)
+        .filter(|l| {
+            let fits = l.url.as_str().len() <= MAX_URL_BYTES;
+            too_long += usize::from(!fits);
+            fits && seen.insert(l.url.clone())
+        })
         .collect();
-    if links.len() < found {
+    if too_long > 0 {
         tracing::warn!(
             page = %page.url,
-            dropped = found - links.len(),
+            dropped = too_long,
             "links longer than {MAX_URL_BYTES} bytes not followed"
         );
     }
-    let links: Vec<Link> = links
-        .into_iter()
-        .filter(|l| seen.insert(l.url.clone()))
-        .collect();
     let candidates = links.iter().filter(|l| l.kind == Kind::Report).count();
     Found {
         platform: platform.or(Some("html").filter(|_| page.kind == Kind::Listing)),

@@ -79,6 +79,16 @@ pub fn looks_like_layout(text: &str) -> bool {
         >= 5
 }
 
+/// The columns a space takes (a full-width space two), 0 for any other
+/// character.
+fn gap_width(c: char) -> usize {
+    match c {
+        '\u{3000}' => 2,
+        c if c.is_whitespace() || c == '\u{a0}' => 1,
+        _ => 0,
+    }
+}
+
 /// Whether a gap of two columns or more lies between two characters of the
 /// line: without one the line is a single run, neither labels and figures
 /// both, and prose is passed over without cutting it into runs.
@@ -86,11 +96,7 @@ fn has_inner_gap(line: &str) -> bool {
     let mut seen_text = false;
     let mut gap = 0;
     for c in line.chars() {
-        let width = match c {
-            '\u{3000}' => 2,
-            c if c.is_whitespace() || c == '\u{a0}' => 1,
-            _ => 0,
-        };
+        let width = gap_width(c);
         if width == 0 {
             if seen_text && gap >= 2 {
                 return true;
@@ -402,11 +408,7 @@ fn runs(line: &str, gap: usize) -> Vec<Token> {
     // long line cost its length squared).
     let mut last_end = None;
     for c in line.chars() {
-        let width = match c {
-            '\u{3000}' => 2,
-            c if c.is_whitespace() || c == '\u{a0}' => 1,
-            _ => 0,
-        };
+        let width = gap_width(c);
         if width > 0 {
             spaces += width;
             col += width;
