@@ -9,7 +9,8 @@
 //! - CPU seconds per page of the crawl process,
 //! - the median and smallest gap between two requests to one host, as the
 //!   servers saw them,
-//! - the crawl's peak RSS.
+//! - the crawl's peak RSS, and the CPU the farm itself took from the
+//!   same cores.
 //!
 //! With `--known K`, K URLs of other sources are put in the frontier first,
 //! so that the cost of scheduling can be seen against the frontier's size.
@@ -218,6 +219,17 @@ fn seed_frontier(archive: &Path, known: usize) -> Result<(), String> {
 /// CPU seconds of the children waited for so far (`cutime` + `cstime` of
 /// /proc/self/stat, in clock ticks of 1/100 s).
 fn children_cpu() -> f64 {
+    stat_seconds(16, 17)
+}
+
+/// CPU seconds of this process, the farm (`utime` + `stime`).
+fn own_cpu() -> f64 {
+    stat_seconds(14, 15)
+}
+
+/// The sum of two fields of /proc/self/stat (numbered as in proc(5), from
+/// 1), in seconds.
+fn stat_seconds(a: usize, b: usize) -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -229,7 +241,8 @@ fn children_cpu() -> f64 {
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    (ticks(13) + ticks(14)) / 100.0
+    // Fields after the command name, which may hold spaces: the state is 3.
+    (ticks(a - 3) + ticks(b - 3)) / 100.0
 }
 
 fn median(v: &mut [Duration]) -> Duration {
@@ -290,6 +303,7 @@ async fn main() -> Result<(), String> {
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
 
     let cpu_before = children_cpu();
+    let farm_before = own_cpu();
     let started = Instant::now();
     let status = tokio::task::spawn_blocking({
         let binary = a.binary.clone();
@@ -315,6 +329,7 @@ async fn main() -> Result<(), String> {
     .map_err(|e| format!("running the crawl (is GNU time installed?): {e}"))?;
     let wall = started.elapsed();
     let cpu_after = children_cpu();
+    let farm_cpu = own_cpu() - farm_before;
     let stderr = String::from_utf8_lossy(&status.stderr);
     let rss_kib: u64 = stderr
         .lines()
@@ -368,10 +383,11 @@ async fn main() -> Result<(), String> {
     // first one, the end of the run (ledger, summary, indexes) after the last.
     let since = |t: Option<Instant>| t.map_or(0.0, |t| t.duration_since(started).as_secs_f64());
     println!(
-        "first request at {:.2} s, last at {:.2} s, exit at {:.2} s",
+        "first request at {:.2} s, last at {:.2} s, exit at {:.2} s; the farm's own CPU {:.2} s",
         since(first),
         since(last),
-        wall.as_secs_f64()
+        wall.as_secs_f64(),
+        farm_cpu
     );
     Ok(())
 }

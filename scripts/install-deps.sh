@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install what building, running and testing nianbao needs, if missing:
 # Debian packages (make, which builds the jemalloc allocator; TLS headers;
+# ISA-L, which compresses the WARC records;
 # pdftotext for PDF reports; tesseract with its Simplified Chinese data for
 # scanned ones; openssl and chattr for the tests; wget for the tests that
 # import its WARC files; chromium and CJK fonts for the browser test of
 # `serve`). Safe to run again; does nothing when all is there.
 set -euo pipefail
 need=()
-for pkg in pkg-config make libssl-dev openssl poppler-utils tesseract-ocr tesseract-ocr-chi-sim e2fsprogs wget chromium fonts-noto-cjk; do
+for pkg in pkg-config make libssl-dev libisal-dev openssl poppler-utils tesseract-ocr tesseract-ocr-chi-sim e2fsprogs wget chromium fonts-noto-cjk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
