@@ -246,9 +246,11 @@ async fn damage_and_a_torn_tail_after_the_index_are_kept_aside_and_named() {
     let base = std::fs::metadata(&path).unwrap().len();
     // spans: warcinfo, response a, request a, response b, request b
     let (lost_at, lost_len) = spans[1];
+    // Damage in the record's body, the last compressed bytes before the
+    // gzip trailer: its head, and the URI in it, still inflate.
     for b in bytes
         .iter_mut()
-        .skip((lost_at + lost_len / 2) as usize)
+        .skip((lost_at + lost_len - 16) as usize)
         .take(8)
     {
         *b ^= 0xa5;
