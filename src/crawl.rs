@@ -128,6 +128,9 @@ struct Visited {
     added: Added,
     /// The URL waits in the frontier until then (a retry, a robots wait).
     retry_at: Option<Instant>,
+    /// The host was let go before the visit ended (its answer was in and
+    /// no other request of the visit could follow): the scheduler was told.
+    released: bool,
 }
 
 /// Crawl the configured sources into the configured archive.
@@ -345,11 +348,20 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
         }
     }
     let mut tasks: JoinSet<Result<Visited, CrawlError>> = JoinSet::new();
+    let (release, mut released) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // Visits that let their host go and are archiving and reading its
+    // answer: not requests in flight, but at most as many again.
+    let mut reading = 0usize;
     let mut counted: HashSet<String> = HashSet::new();
     let mut failure = None;
     loop {
         let stopping = crate::interrupt::requested().is_some();
-        while failure.is_none() && !stopping && tasks.len() < ctx.crawl.max_concurrency {
+        let max = ctx.crawl.max_concurrency;
+        while failure.is_none()
+            && !stopping
+            && tasks.len() - reading.min(tasks.len()) < max
+            && tasks.len() < 2 * max
+        {
             let Some(host) = queues.next_host(Instant::now()) else {
                 break;
             };
@@ -378,12 +390,12 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                 *pages.entry(item.source.clone()).or_insert(0) += 1;
             }
             queues.started(&host);
-            let task_ctx = ctx.clone();
+            let (task_ctx, release) = (ctx.clone(), release.clone());
             tasks.spawn(async move {
                 if let Some(rate) = &task_ctx.rate {
                     rate.until_ready().await;
                 }
-                visit(&task_ctx, claim, item).await
+                visit(&task_ctx, claim, item, &release).await
             });
         }
         let wake = queues.next_wake();
@@ -395,6 +407,14 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
             joined = tasks.join_next(), if !tasks.is_empty() => {
                 match joined {
                     Some(Ok(Ok(visited))) => {
+                        // Its release, sent before it ended, is taken first.
+                        while let Ok(host) = released.try_recv() {
+                            reading += 1;
+                            queues.released(&host, ctx.politeness.free_at(&host));
+                        }
+                        if visited.released {
+                            reading = reading.saturating_sub(1);
+                        }
                         if let Some(bar) = &bar {
                             bar.inc_length(visited.added.new.iter().filter(|i| i.depth <= max_depth).count() as u64);
                             bar.inc(1);
@@ -413,6 +433,10 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                     }
                     None => {}
                 }
+            }
+            Some(host) = released.recv() => {
+                reading += 1;
+                queues.released(&host, ctx.politeness.free_at(&host));
             }
             () = tokio::time::sleep_until(sleep_to.into()), if wake.is_some() && !stopping => {}
             () = crate::interrupt::stop_requested(), if !stopping => {}
@@ -483,7 +507,7 @@ fn settle_visit(ctx: &Ctx, queues: &mut Queues, visited: Visited) {
         queues.more_on_disk(&visited.host, Some(at));
     }
     let free_at = ctx.politeness.free_at(&visited.host);
-    queues.finished(&visited.host, &visited.url, free_at);
+    queues.finished(&visited.host, &visited.url, free_at, visited.released);
 }
 
 /// Fill the queue of `host` from the frontier: one indexed read of a few
@@ -551,12 +575,18 @@ struct Wanted {
 }
 
 /// Visit one frontier entry while holding its host.
-async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlError> {
+async fn visit(
+    ctx: &Ctx,
+    claim: Claim,
+    item: Item,
+    release: &Release,
+) -> Result<Visited, CrawlError> {
     let mut visited = Visited {
         url: item.url.clone(),
         host: item.host.clone(),
         added: Added::default(),
         retry_at: None,
+        released: false,
     };
     let Ok(url) = Url::parse(&item.url) else {
         ctx.fail(&item, "invalid_url", "not a URL", None).await?;
@@ -641,11 +671,24 @@ async fn visit(ctx: &Ctx, claim: Claim, item: Item) -> Result<Visited, CrawlErro
         return Ok(visited);
     }
     ctx.politeness.answered(claim.host());
+    // Only a listing that may be rendered asks its host again in this
+    // visit; any other lets the host go now, while its answer is archived
+    // and read, so that the next request need not wait for that.
+    let claim = if item.kind == Kind::Listing && ctx.render.contains(&item.source) {
+        Some(claim)
+    } else {
+        drop(claim);
+        visited.released = release.send(item.host.clone()).is_ok();
+        None
+    };
     visited.added = ctx
-        .archive_answer(&item, &url, fetched, prior, &claim)
+        .archive_answer(&item, &url, fetched, prior, claim.as_ref())
         .await?;
     Ok(visited)
 }
+
+/// Tells the scheduler that a visit let its host go before it ended.
+type Release = tokio::sync::mpsc::UnboundedSender<String>;
 
 /// Every link of a page, whatever platform keeps its list (CPU work).
 fn discover_on(
@@ -761,7 +804,7 @@ impl Ctx {
         url: &Url,
         fetched: Fetched,
         prior: Option<PriorCapture>,
-        claim: &Claim,
+        claim: Option<&Claim>,
     ) -> Result<Added, CrawlError> {
         let opts = self.options(item);
         let had_prior = prior.is_some();
@@ -862,10 +905,13 @@ impl Ctx {
         page: &Url,
         text: Option<&str>,
         found: Option<discover::Found>,
-        claim: &Claim,
+        claim: Option<&Claim>,
     ) -> Result<Option<discover::Found>, CrawlError> {
         let Some(mut found) = found else {
             return Ok(None);
+        };
+        let Some(claim) = claim else {
+            return Ok(Some(found));
         };
         if item.kind != Kind::Listing
             || !self.render.contains(&item.source)

@@ -2,9 +2,9 @@
 //! entries at a time, and the hosts waiting for their turn.
 //!
 //! A host is in exactly one of four places: `ready` (may be asked now),
-//! `timers` (may be asked at a known instant), busy (a visit holds it), or
-//! idle (nothing due). Events move it: a visit ended, an interval elapsed, a
-//! retry came due, new links arrived. Nothing here looks at the whole
+//! `timers` (may be asked at a known instant), busy (a visit holds it, until
+//! its answer is in), or idle (nothing due). Events move it: a visit let it
+//! go or ended, an interval elapsed, a retry came due, new links arrived. Nothing here looks at the whole
 //! frontier; the frontier on disk stays the source of truth for a resume.
 
 use std::cmp::Reverse;
@@ -171,11 +171,24 @@ impl Queues {
         }
     }
 
-    /// A visit ended; the host is looked at again at `free_at`.
-    pub fn finished(&mut self, host: &str, url: &str, free_at: Option<Instant>) {
-        self.held.remove(url);
+    /// A visit let its host go before it ended (its answer is in); the
+    /// host is looked at again at `free_at`, while the visit goes on.
+    pub fn released(&mut self, host: &str, free_at: Option<Instant>) {
         if let Some(q) = self.hosts.get_mut(host) {
             q.busy = false;
+        }
+        self.wake(host, free_at);
+    }
+
+    /// A visit ended; the host is looked at again at `free_at`. A visit
+    /// that `released` its host earlier leaves it as it is now: maybe held
+    /// by the next visit.
+    pub fn finished(&mut self, host: &str, url: &str, free_at: Option<Instant>, released: bool) {
+        self.held.remove(url);
+        if !released {
+            if let Some(q) = self.hosts.get_mut(host) {
+                q.busy = false;
+            }
         }
         self.wake(host, free_at);
     }
@@ -219,7 +232,7 @@ mod tests {
         q.started("a");
         assert_eq!(q.next_host(now).as_deref(), Some("b"));
         assert_eq!(q.next_host(now), None);
-        q.finished("a", "http://a/2", None);
+        q.finished("a", "http://a/2", None, false);
         assert_eq!(q.next_host(now).as_deref(), Some("a"));
         assert_eq!(
             q.pop("a", |_| true).map(|i| i.url),
@@ -256,5 +269,33 @@ mod tests {
         assert!(q.next_wake().is_some_and(|t| t > now));
         let later = now + std::time::Duration::from_secs(61);
         assert_eq!(q.next_host(later).as_deref(), Some("a"));
+    }
+
+    /// A visit that let its host go leaves the host to the next visit: its
+    /// end neither frees the host that visit holds nor queues it twice.
+    #[test]
+    fn a_released_host_takes_its_next_visit_before_the_first_ends() {
+        let mut q = Queues::default();
+        let now = Instant::now();
+        for n in 1..=3 {
+            q.push(item("a", n, Kind::Report));
+        }
+        assert_eq!(q.next_host(now).as_deref(), Some("a"));
+        assert!(q.pop("a", |_| true).is_some());
+        q.started("a");
+        assert_eq!(q.next_host(now), None, "busy with the first visit");
+        q.released("a", None);
+        assert_eq!(q.next_host(now).as_deref(), Some("a"));
+        assert_eq!(
+            q.pop("a", |_| true).map(|i| i.url),
+            Some("http://a/2".into())
+        );
+        q.started("a");
+        q.finished("a", "http://a/1", None, true);
+        assert_eq!(q.next_host(now), None, "still busy with the second visit");
+        q.finished("a", "http://a/2", None, false);
+        assert_eq!(q.next_host(now).as_deref(), Some("a"));
+        assert_eq!(q.next_host(now), None, "queued once");
+        assert_eq!(q.held(), 1);
     }
 }
