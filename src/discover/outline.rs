@@ -155,6 +155,28 @@ pub(crate) struct OutlineBuilder {
     stack: Vec<Open>,
     /// Open elements keeping text.
     keeping: usize,
+    /// How many of each element a start tag may close are open (by
+    /// [`closable`]): when none is, as most of the time, a start tag's
+    /// implied end costs no search of the stack.
+    closable_open: [u32; CLOSABLE],
+}
+
+/// The elements whose end a start tag may imply ([`OutlineBuilder::imply_ends`]).
+const CLOSABLE: usize = 9;
+
+fn closable(name: &str) -> Option<usize> {
+    Some(match name {
+        "a" => 0,
+        "li" => 1,
+        "dt" => 2,
+        "dd" => 3,
+        "td" => 4,
+        "th" => 5,
+        "tr" => 6,
+        "option" => 7,
+        "p" => 8,
+        _ => return None,
+    })
 }
 
 impl OutlineBuilder {
@@ -335,6 +357,9 @@ impl OutlineBuilder {
         if !matches!(keep, Keep::Nothing) {
             self.keeping += 1;
         }
+        if let Some(count) = closable(name).and_then(|i| self.closable_open.get_mut(i)) {
+            *count += 1;
+        }
         self.stack.push(Open {
             name: interned(&tag.name),
             chrome,
@@ -396,6 +421,10 @@ impl OutlineBuilder {
     /// Close the nearest open `name` and everything opened inside it,
     /// unless one of `stops` is met first.
     fn close_open(&mut self, name: &str, stops: &[&str]) {
+        let open = closable(name).and_then(|i| self.closable_open.get(i));
+        if open == Some(&0) {
+            return;
+        }
         let found = self
             .stack
             .iter()
@@ -433,6 +462,9 @@ impl OutlineBuilder {
         let Some(open) = self.stack.pop() else {
             return;
         };
+        if let Some(count) = closable(&open.name).and_then(|i| self.closable_open.get_mut(i)) {
+            *count = count.saturating_sub(1);
+        }
         let range = open.text_from..self.out.text.len();
         let slot = match open.keep {
             Keep::Nothing => return,
