@@ -693,13 +693,17 @@ fn repair_torn_tail(path: &Path, from: u64) -> Result<Vec<Damage>, WarcError> {
         .iter()
         .map(|&(offset, length)| quarantine(path, offset, length))
         .collect::<Result<Vec<_>, _>>()?;
-    if good_end >= size {
-        return Ok(damage);
-    }
     let io_err = |source| WarcError::Io {
         path: path.to_path_buf(),
         source,
     };
+    if size == 0 {
+        // Made by a process killed before its first record: holds nothing.
+        return remove_empty(path).map_err(io_err).map(|()| damage);
+    }
+    if good_end >= size {
+        return Ok(damage);
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -716,7 +720,23 @@ fn repair_torn_tail(path: &Path, from: u64) -> Result<Vec<Damage>, WarcError> {
     file.set_len(good_end).map_err(io_err)?;
     file.sync_all().map_err(io_err)?;
     tracing::warn!(file = %path.display(), bytes = tail.len(), kept = %torn.display(), "torn WARC record cut off");
+    if good_end == 0 {
+        drop(file);
+        remove_empty(path).map_err(io_err)?;
+    }
     Ok(damage)
+}
+
+/// Remove a WARC file that holds no record (and its index, as empty), so
+/// that no reader meets a `.warc.gz` that is not gzip.
+fn remove_empty(path: &Path) -> io::Result<()> {
+    std::fs::remove_file(path)?;
+    let index = path.with_extension("gz.cdxj");
+    if std::fs::metadata(&index).is_ok_and(|m| m.len() == 0) {
+        std::fs::remove_file(&index)?;
+    }
+    tracing::warn!(file = %path.display(), "WARC file without a record removed");
+    Ok(())
 }
 
 /// Copy a damaged region beside its file (`<file>.damaged-<offset>`) and
@@ -905,5 +925,33 @@ mod tests {
             let rest = gz.into_inner();
             assert!(rest.is_empty(), "{} bytes after the member", rest.len());
         }
+    }
+
+    /// A file made by a process killed before its first record was whole
+    /// (empty, or holding half a record) is no WARC file: it is removed, the
+    /// torn bytes kept aside, and every file left is whole gzip.
+    #[test]
+    fn a_file_holding_no_whole_record_is_removed_on_open() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let member = gzip_member(&[b"WARC/1.1\r\nWARC-Type: warcinfo\r\n\r\n"], 0);
+        let empty = dir.path().join("A-00001.warc.gz");
+        let torn = dir.path().join("B-00001.warc.gz");
+        let whole = dir.path().join("C-00001.warc.gz");
+        std::fs::write(&empty, b"").expect("write");
+        std::fs::write(&torn, &member[..member.len() / 2]).expect("write");
+        std::fs::write(&whole, &member).expect("write");
+        WarcWriter::open_known(dir.path(), u64::MAX, String::new(), &HashMap::new())
+            .expect("the directory opens");
+        assert!(!empty.exists() && !torn.exists());
+        assert_eq!(std::fs::read(&whole).expect("kept"), member);
+        assert_eq!(warc_files(dir.path()).expect("listed"), vec![whole]);
+        let kept_aside = std::fs::read_dir(dir.path())
+            .expect("listed")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().contains(".torn-"))
+            })
+            .count();
+        assert_eq!(kept_aside, 1, "the torn half record is kept aside");
     }
 }
