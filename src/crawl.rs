@@ -359,7 +359,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
         let max = ctx.crawl.max_concurrency;
         while failure.is_none()
             && !stopping
-            && tasks.len() - reading.min(tasks.len()) < max
+            && tasks.len().saturating_sub(reading) < max
             && tasks.len() < 2 * max
         {
             let Some(host) = queues.next_host(Instant::now()) else {
@@ -574,7 +574,7 @@ struct Wanted {
     form: Option<String>,
 }
 
-/// Visit one frontier entry while holding its host.
+/// Visit one frontier entry, holding its host until its answer is in.
 async fn visit(
     ctx: &Ctx,
     claim: Claim,
