@@ -349,17 +349,16 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
     }
     let mut tasks: JoinSet<Result<Visited, CrawlError>> = JoinSet::new();
     let (release, mut released) = tokio::sync::mpsc::unbounded_channel::<String>();
-    // Visits that let their host go and are archiving and reading its
-    // answer: not requests in flight, but at most as many again.
-    let mut reading = 0usize;
     let mut counted: HashSet<String> = HashSet::new();
     let mut failure = None;
     loop {
         let stopping = crate::interrupt::requested().is_some();
+        // Visits reading an answer are not requests in flight, but at most
+        // as many again.
         let max = ctx.crawl.max_concurrency;
         while failure.is_none()
             && !stopping
-            && tasks.len().saturating_sub(reading) < max
+            && tasks.len().saturating_sub(queues.reading()) < max
             && tasks.len() < 2 * max
         {
             let Some(host) = queues.next_host(Instant::now()) else {
@@ -409,11 +408,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                     Some(Ok(Ok(visited))) => {
                         // Its release, sent before it ended, is taken first.
                         while let Ok(host) = released.try_recv() {
-                            reading += 1;
                             queues.released(&host, ctx.politeness.free_at(&host));
-                        }
-                        if visited.released {
-                            reading = reading.saturating_sub(1);
                         }
                         if let Some(bar) = &bar {
                             bar.inc_length(visited.added.new.iter().filter(|i| i.depth <= max_depth).count() as u64);
@@ -434,10 +429,7 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
                     None => {}
                 }
             }
-            Some(host) = released.recv() => {
-                reading += 1;
-                queues.released(&host, ctx.politeness.free_at(&host));
-            }
+            Some(host) = released.recv() => queues.released(&host, ctx.politeness.free_at(&host)),
             () = tokio::time::sleep_until(sleep_to.into()), if wake.is_some() && !stopping => {}
             () = crate::interrupt::stop_requested(), if !stopping => {}
             () = crate::interrupt::grace_over(), if stopping => tasks.abort_all(),

@@ -4,8 +4,9 @@
 //! A host is in exactly one of four places: `ready` (may be asked now),
 //! `timers` (may be asked at a known instant), busy (a visit holds it, until
 //! its answer is in), or idle (nothing due). Events move it: a visit let it
-//! go or ended, an interval elapsed, a retry came due, new links arrived. Nothing here looks at the whole
-//! frontier; the frontier on disk stays the source of truth for a resume.
+//! go or ended, an interval elapsed, a retry came due, new links arrived.
+//! Nothing here looks at the whole frontier; the frontier on disk stays the
+//! source of truth for a resume.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
@@ -47,6 +48,9 @@ pub(super) struct Queues {
     timers: BinaryHeap<Reverse<(Instant, String)>>,
     /// URLs queued or in flight: never queued twice.
     held: HashSet<String>,
+    /// Visits that let their host go and have not ended: their answers are
+    /// being archived and read.
+    reading: usize,
 }
 
 impl Queues {
@@ -174,6 +178,11 @@ impl Queues {
     /// A visit let its host go before it ended (its answer is in); the
     /// host is looked at again at `free_at`, while the visit goes on.
     pub fn released(&mut self, host: &str, free_at: Option<Instant>) {
+        self.reading += 1;
+        self.free(host, free_at);
+    }
+
+    fn free(&mut self, host: &str, free_at: Option<Instant>) {
         if let Some(q) = self.hosts.get_mut(host) {
             q.busy = false;
         }
@@ -185,12 +194,18 @@ impl Queues {
     /// by the next visit.
     pub fn finished(&mut self, host: &str, url: &str, free_at: Option<Instant>, released: bool) {
         self.held.remove(url);
-        if !released {
-            if let Some(q) = self.hosts.get_mut(host) {
-                q.busy = false;
-            }
+        if released {
+            self.reading = self.reading.saturating_sub(1);
+            self.wake(host, free_at);
+        } else {
+            self.free(host, free_at);
         }
-        self.wake(host, free_at);
+    }
+
+    /// Visits that let their host go and are still archiving and reading
+    /// its answer.
+    pub fn reading(&self) -> usize {
+        self.reading
     }
 
     /// URLs queued in memory or in flight.
@@ -285,6 +300,7 @@ mod tests {
         q.started("a");
         assert_eq!(q.next_host(now), None, "busy with the first visit");
         q.released("a", None);
+        assert_eq!(q.reading(), 1);
         assert_eq!(q.next_host(now).as_deref(), Some("a"));
         assert_eq!(
             q.pop("a", |_| true).map(|i| i.url),
@@ -292,6 +308,7 @@ mod tests {
         );
         q.started("a");
         q.finished("a", "http://a/1", None, true);
+        assert_eq!(q.reading(), 0);
         assert_eq!(q.next_host(now), None, "still busy with the second visit");
         q.finished("a", "http://a/2", None, false);
         assert_eq!(q.next_host(now).as_deref(), Some("a"));
