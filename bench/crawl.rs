@@ -15,7 +15,9 @@
 //! With `--known K`, K URLs of other sources are put in the frontier first,
 //! so that the cost of scheduling can be seen against the frontier's size.
 //! With `--keep DIR`, the archive is made in DIR and kept for a look; with
-//! `--name N`, sources are named N0, N1, … (default `host`).
+//! `--name N`, sources are named N0, N1, … (default `host`); with
+//! `--concurrency C`, the crawl runs with `max_concurrency = C` instead of
+//! the shipped default.
 //!
 //!   cargo build --release && cargo run --release --example bench_crawl -- \
 //!       --hosts 200 --reports 20 --latency-ms 50 --interval-ms 200 [--known 100000]
@@ -42,6 +44,8 @@ struct Args {
     keep: Option<PathBuf>,
     /// Sources are named this, then the host's number.
     name: String,
+    /// `crawl.max_concurrency`, when set; else the shipped default.
+    concurrency: Option<u64>,
 }
 
 fn args() -> Result<Args, String> {
@@ -54,6 +58,7 @@ fn args() -> Result<Args, String> {
         binary: PathBuf::from("target/release/nianbao"),
         keep: None,
         name: "host".into(),
+        concurrency: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,6 +73,7 @@ fn args() -> Result<Args, String> {
             "--binary" => a.binary = PathBuf::from(&value),
             "--keep" => a.keep = Some(PathBuf::from(&value)),
             "--name" => a.name = value.clone(),
+            "--concurrency" => a.concurrency = Some(n()?),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -293,6 +299,9 @@ async fn main() -> Result<(), String> {
         archive.display().to_string(),
         a.interval_ms
     );
+    if let Some(n) = a.concurrency {
+        config.push_str(&format!("max_concurrency = {n}\n"));
+    }
     for (h, start) in starts.iter().enumerate() {
         config.push_str(&format!(
             "\n[[sources]]\nname = \"{}{h}\"\nstart = [\"{start}\"]\n",

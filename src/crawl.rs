@@ -133,6 +133,10 @@ struct Visited {
     released: bool,
 }
 
+/// Answers being archived and read at once, at most (each holds its body):
+/// enough to keep every core busy while others wait on the archive.
+const MAX_READING: usize = 64;
+
 /// Crawl the configured sources into the configured archive.
 pub async fn run(config: &Config, opts: &CrawlOptions) -> Result<RunSummary, CrawlError> {
     let sources = select_sources(config, &opts.only_sources)?;
@@ -353,13 +357,14 @@ async fn schedule(ctx: &Arc<Ctx>, sources: &[String], progress: bool) -> Result<
     let mut failure = None;
     loop {
         let stopping = crate::interrupt::requested().is_some();
-        // Visits reading an answer are not requests in flight, but at most
-        // as many again.
+        // Visits reading an answer are not requests in flight; they are
+        // bounded apart, so that a crawl reading slower than it fetches asks
+        // no more until it has caught up, its memory bounded.
         let max = ctx.crawl.max_concurrency;
         while failure.is_none()
             && !stopping
             && tasks.len().saturating_sub(queues.reading()) < max
-            && tasks.len() < 2 * max
+            && queues.reading() < MAX_READING
         {
             let Some(host) = queues.next_host(Instant::now()) else {
                 break;
@@ -715,8 +720,8 @@ fn is_retryable(status: u16) -> bool {
 }
 
 impl Ctx {
-    /// Run `f` on the archive's owner and await its answer (sent once its
-    /// batch is committed).
+    /// Run `f` on the archive's owner and await its answer (sent once it
+    /// has run; its rows commit with its batch).
     async fn store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, CrawlError> + Send + 'static,

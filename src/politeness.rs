@@ -48,8 +48,6 @@ struct HostState {
     ready_at: Instant,
     /// When the last request to this host began.
     last_start: Option<Instant>,
-    /// The shortest request to this host so far, start to end.
-    fastest: Option<Duration>,
     /// No request before this instant (the host asked us to wait).
     paused_until: Option<Instant>,
     crawl_delay: Option<Duration>,
@@ -63,7 +61,6 @@ impl HostState {
             busy: false,
             ready_at: now,
             last_start: None,
-            fastest: None,
             paused_until: None,
             crawl_delay: None,
             strikes: 0,
@@ -192,20 +189,15 @@ impl Claim {
 
     /// A request to this host ended. The next may begin an interval after
     /// this one began, by the interval known now (robots.txt may just have
-    /// set a `Crawl-delay`), and later by as much as this request took
-    /// longer than the host's fastest: a request held up on this side (no
-    /// core free, a new connection) reached the server late, and the next
-    /// must not reach it sooner than the interval after.
+    /// set a `Crawl-delay`). A request that left late (a new connection, no
+    /// core free) has already moved that on in [`Claim::request_sent`]; a
+    /// slow answer holds the next back only while it is in flight.
     pub fn request_done(&self) {
         let gap = self.politeness.start_gap(&self.host);
         let now = Instant::now();
         self.politeness.with_host(&self.host, |h| {
             let start = h.last_start.unwrap_or(now);
-            let took = now.saturating_duration_since(start);
-            let fastest = h.fastest.map_or(took, |f| f.min(took));
-            h.fastest = Some(fastest);
-            let held_up = took.saturating_sub(fastest).min(gap);
-            h.ready_at = h.ready_at.max(start + gap + held_up);
+            h.ready_at = h.ready_at.max(start + gap);
         });
     }
 }
@@ -250,10 +242,21 @@ impl Politeness {
         interval + guard
     }
 
-    /// Take the host if nobody holds it and it may be asked now.
+    /// How long before its turn a host may be claimed: a visit has the
+    /// archive to read before it asks (the last capture, cookies), and doing
+    /// that while the interval runs out lets the request begin on its turn
+    /// rather than that long after it. A tenth of the gap, at most 20 ms:
+    /// a claim waiting for its turn holds one of the crawl's slots.
+    fn lead(&self, host: &str) -> Duration {
+        (self.start_gap(host) / 10).min(Duration::from_millis(20))
+    }
+
+    /// Take the host if nobody holds it and its turn comes within its lead;
+    /// the claim's [`Claim::wait_turn`] waits for the turn itself.
     pub fn try_claim(self: &Arc<Self>, host: &str) -> Option<Claim> {
+        let lead = self.lead(host);
         let claimed = self.with_host(host, |h| {
-            if h.busy || h.free_at() > Instant::now() {
+            if h.busy || h.free_at() > Instant::now() + lead {
                 return false;
             }
             h.busy = true;
@@ -265,9 +268,16 @@ impl Politeness {
         })
     }
 
-    /// When `host` may next be claimed; `None` while a task holds it.
+    /// When `host` may next be claimed (its turn less its lead); `None`
+    /// while a task holds it.
     pub fn free_at(&self, host: &str) -> Option<Instant> {
-        self.with_host(host, |h| (!h.busy).then(|| h.free_at()))
+        let lead = self.lead(host);
+        self.with_host(host, |h| {
+            (!h.busy).then(|| {
+                let turn = h.free_at();
+                turn.checked_sub(lead).unwrap_or(turn)
+            })
+        })
     }
 
     /// The host answered 429 or 503: pause it, for `retry_after` when it
@@ -431,11 +441,39 @@ mod tests {
         claim.request_sent(sent);
         claim.request_done();
         drop(claim);
+        // Claimable its lead (10.5 ms) before that turn.
         let free = p.free_at("a.cn");
         assert!(
-            free.is_some_and(|f| f >= sent + Duration::from_millis(100)),
+            free.is_some_and(|f| f >= sent + Duration::from_millis(90)),
             "{free:?} against {sent:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_host_is_claimed_ahead_of_its_turn_and_asked_on_it() {
+        let p = Politeness::new(settings());
+        let Some(first) = p.try_claim("a.cn") else {
+            panic!("a new host is free")
+        };
+        let before = Instant::now();
+        first.wait_turn().await;
+        first.request_done();
+        drop(first);
+        // Gap 105 ms (100 and the guard), lead 10.5 ms.
+        let Some(claimable) = p.free_at("a.cn") else {
+            panic!("the host was let go")
+        };
+        assert!(
+            claimable >= before + Duration::from_millis(94),
+            "{claimable:?}"
+        );
+        assert!(p.try_claim("a.cn").is_none(), "claimed before its lead");
+        tokio::time::sleep_until(claimable.into()).await;
+        let Some(second) = p.try_claim("a.cn") else {
+            panic!("not claimable within its lead")
+        };
+        second.wait_turn().await;
+        assert!(before.elapsed() >= Duration::from_millis(105));
     }
 
     #[test]
