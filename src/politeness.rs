@@ -71,6 +71,12 @@ impl HostState {
         self.paused_until
             .map_or(self.ready_at, |p| p.max(self.ready_at))
     }
+
+    /// When a visit may take the host: its turn less `lead`.
+    fn claimable_at(&self, lead: Duration) -> Instant {
+        let turn = self.free_at();
+        turn.checked_sub(lead).unwrap_or(turn)
+    }
 }
 
 /// What robots.txt says for one origin.
@@ -256,7 +262,7 @@ impl Politeness {
     pub fn try_claim(self: &Arc<Self>, host: &str) -> Option<Claim> {
         let lead = self.lead(host);
         let claimed = self.with_host(host, |h| {
-            if h.busy || h.free_at() > Instant::now() + lead {
+            if h.busy || h.claimable_at(lead) > Instant::now() {
                 return false;
             }
             h.busy = true;
@@ -272,12 +278,7 @@ impl Politeness {
     /// while a task holds it.
     pub fn free_at(&self, host: &str) -> Option<Instant> {
         let lead = self.lead(host);
-        self.with_host(host, |h| {
-            (!h.busy).then(|| {
-                let turn = h.free_at();
-                turn.checked_sub(lead).unwrap_or(turn)
-            })
-        })
+        self.with_host(host, |h| (!h.busy).then(|| h.claimable_at(lead)))
     }
 
     /// The host answered 429 or 503: pause it, for `retry_after` when it
