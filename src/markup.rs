@@ -25,6 +25,9 @@ pub(crate) trait Reader {
     fn end(&mut self, name: &str);
     /// Text, character references decoded.
     fn text(&mut self, text: &str);
+    /// Whether this reader reads attribute `attr` of a `tag` start tag;
+    /// the others are dropped unread.
+    fn keeps(&self, tag: &str, attr: &str) -> bool;
 }
 
 impl<A: Reader, B: Reader> Reader for (A, B) {
@@ -39,6 +42,9 @@ impl<A: Reader, B: Reader> Reader for (A, B) {
     fn text(&mut self, text: &str) {
         self.0.text(text);
         self.1.text(text);
+    }
+    fn keeps(&self, tag: &str, attr: &str) -> bool {
+        self.0.keeps(tag, attr) || self.1.keeps(tag, attr)
     }
 }
 
@@ -103,6 +109,12 @@ impl<R: Reader> Sink for Pass<R> {
     /// elsewhere.
     fn in_foreign(&self) -> bool {
         !self.foreign.is_empty()
+    }
+
+    /// What the readers read, and the `<font>` attributes that end
+    /// foreign content.
+    fn keeps(&self, tag: &str, attr: &str) -> bool {
+        (tag == "font" && matches!(attr, "color" | "face" | "size")) || self.reader.keeps(tag, attr)
     }
 }
 

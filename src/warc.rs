@@ -22,6 +22,8 @@ use data_encoding::BASE32;
 use flate2::{bufread::GzDecoder, write::GzEncoder, Compression};
 use sha1::{Digest, Sha1};
 
+mod digest;
+
 /// Profile of a revisit whose payload equals an earlier capture's.
 pub const PROFILE_IDENTICAL: &str =
     "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
@@ -299,7 +301,11 @@ impl WarcWriter {
         headers: &[(&str, String)],
         block: &[u8],
     ) -> Result<Location, WarcError> {
-        self.append(prepare_record(headers, &[block]))
+        self.append(prepare_record(
+            headers,
+            &[block],
+            Sha1::digest(block).into(),
+        ))
     }
 
     fn append(&mut self, record: PreparedRecord) -> Result<Location, WarcError> {
@@ -419,7 +425,8 @@ struct PreparedRecord {
 
 /// Digest and compress the `response` and `request` records of an exchange.
 pub fn prepare_exchange(ex: &Exchange<'_>) -> PreparedExchange {
-    let payload_digest = sha1_digest(ex.body);
+    let (payload, block) = digest::payload_and_block(ex.response_head, ex.body);
+    let payload_digest = format!("sha1:{}", BASE32.encode(&payload));
     let response_id = new_record_id();
     let request_id = new_record_id();
     let date = warc_date(ex.date);
@@ -438,7 +445,7 @@ pub fn prepare_exchange(ex: &Exchange<'_>) -> PreparedExchange {
     if let Some(why) = ex.truncated {
         headers.push(("WARC-Truncated", why.to_string()));
     }
-    let response = prepare_record(&headers, &[ex.response_head, ex.body]);
+    let response = prepare_record(&headers, &[ex.response_head, ex.body], block);
 
     let mut headers = vec![
         ("WARC-Type", "request".to_string()),
@@ -451,7 +458,11 @@ pub fn prepare_exchange(ex: &Exchange<'_>) -> PreparedExchange {
     if let Some(ip) = ex.ip {
         headers.push(("WARC-IP-Address", ip.to_string()));
     }
-    let request = prepare_record(&headers, &[ex.request_head]);
+    let request = prepare_record(
+        &headers,
+        &[ex.request_head],
+        Sha1::digest(ex.request_head).into(),
+    );
     PreparedExchange {
         response,
         request,
@@ -460,13 +471,10 @@ pub fn prepare_exchange(ex: &Exchange<'_>) -> PreparedExchange {
 }
 
 /// A record whose block is `parts` one after the other, as its gzip member:
-/// written straight into the compressor, never copied whole.
-fn prepare_record(headers: &[(&str, String)], parts: &[&[u8]]) -> PreparedRecord {
+/// written straight into the compressor, never copied whole. `digest` is the
+/// SHA-1 of the block.
+fn prepare_record(headers: &[(&str, String)], parts: &[&[u8]], digest: [u8; 20]) -> PreparedRecord {
     let length: usize = parts.iter().map(|p| p.len()).sum();
-    let mut digest = Sha1::new();
-    for part in parts {
-        digest.update(part);
-    }
     let mut head = String::with_capacity(512);
     head.push_str("WARC/1.1\r\n");
     for (name, value) in headers {
@@ -475,7 +483,7 @@ fn prepare_record(headers: &[(&str, String)], parts: &[&[u8]]) -> PreparedRecord
     head.push_str(&format!("Content-Length: {length}\r\n"));
     head.push_str(&format!(
         "WARC-Block-Digest: sha1:{}\r\n\r\n",
-        BASE32.encode(&digest.finalize())
+        BASE32.encode(&digest)
     ));
     let mut block = Vec::with_capacity(parts.len() + 2);
     block.push(head.as_bytes());

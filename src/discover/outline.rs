@@ -203,6 +203,18 @@ impl Reader for OutlineBuilder {
             self.out.text.push_str(text);
         }
     }
+
+    /// `id` and `class` of every element (chrome and breadcrumbs), and
+    /// what `start_tag` reads of links, metas and the base.
+    fn keeps(&self, tag: &str, attr: &str) -> bool {
+        matches!(attr, "id" | "class")
+            || match tag {
+                "a" => matches!(attr, "href" | "title"),
+                "meta" => matches!(attr, "name" | "http-equiv" | "content"),
+                "base" => attr == "href",
+                _ => false,
+            }
+    }
 }
 
 fn is_void(name: &str) -> bool {

@@ -280,6 +280,14 @@ impl Reader for PageBuilder {
         }
         self.page.text.push_str(text);
     }
+
+    fn keeps(&self, tag: &str, attr: &str) -> bool {
+        match tag {
+            "td" | "th" => matches!(attr, "rowspan" | "colspan"),
+            "meta" => matches!(attr, "name" | "content"),
+            _ => false,
+        }
+    }
 }
 
 impl PageBuilder {

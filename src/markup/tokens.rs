@@ -22,7 +22,8 @@ const LONGEST_NAME: usize = 31;
 /// tag costs no more than this many comparisons an attribute.
 const MAX_ATTRIBUTES: usize = 256;
 
-/// A start or end tag: names lowercased, later duplicate attributes dropped.
+/// A start or end tag: names lowercased, later duplicate attributes and
+/// those the sink does not keep dropped.
 #[derive(Debug, Default)]
 pub(crate) struct Tag<'a> {
     pub name: Cow<'a, str>,
@@ -70,6 +71,10 @@ pub(crate) trait Sink {
     fn text(&mut self, text: &str);
     /// Whether `<![CDATA[` opens a CDATA section here (in `<svg>` or `<math>`).
     fn in_foreign(&self) -> bool;
+    /// Whether attribute `attr` (lowercase) of a `tag` start tag is read:
+    /// most of a page is `style` values nobody reads, and an attribute
+    /// dropped here is never decoded, compared or stored.
+    fn keeps(&self, tag: &str, attr: &str) -> bool;
 }
 
 /// Tokenize `html` into `sink`.
@@ -399,7 +404,9 @@ impl<'a, S: Sink> Tokenizer<'a, '_, S> {
             }
             if start {
                 let attr_name = named_as(self.str(name_at, name_end), rewrite);
-                self.push_attr(attr_name, value);
+                if self.sink.keeps(&self.tag.name, &attr_name) {
+                    self.push_attr(attr_name, value);
+                }
             }
             // After a quoted value anything but a space, `/` or `>` starts
             // the next attribute; the loop reads it alike.
@@ -773,6 +780,9 @@ mod tests {
         fn in_foreign(&self) -> bool {
             self.1
         }
+        fn keeps(&self, _tag: &str, attr: &str) -> bool {
+            attr != "style"
+        }
     }
 
     fn tokens(html: &str) -> Vec<String> {
@@ -799,6 +809,12 @@ mod tests {
         assert_eq!(tokens("<p a='1'b=2>"), ["<p a=1 b=2>"]);
         assert_eq!(tokens("<p a"), Vec::<String>::new());
         assert_eq!(tokens("x</"), ["\"x</\""]);
+        // An attribute the sink does not keep is dropped, and a later one
+        // of its name is no duplicate of it.
+        assert_eq!(
+            tokens("<p STYLE=\"a&amp;\" class=c style=x CLASS=d>"),
+            ["<p class=c>"]
+        );
     }
 
     #[test]
