@@ -353,6 +353,9 @@ async fn main() -> Result<(), String> {
     let mut busiest = 0usize;
     let mut requests = 0usize;
     let mut gaps = Vec::new();
+    // Gaps by their place in a host's requests (the 1st to the 2nd, …).
+    let mut by_place: Vec<Vec<Duration>> = Vec::new();
+    let mut starts = Vec::new();
     let (mut first, mut last) = (None::<Instant>, None::<Instant>);
     for log in &logs {
         let seen = log.lock().map(|l| l.clone()).unwrap_or_default();
@@ -361,6 +364,15 @@ async fn main() -> Result<(), String> {
         busiest = busiest.max(seen.len());
         requests += seen.len();
         gaps.extend(seen.windows(2).map(|w| w[1].duration_since(w[0])));
+        for (i, w) in seen.windows(2).enumerate() {
+            if by_place.len() <= i {
+                by_place.resize_with(i + 1, Vec::new);
+            }
+            if let Some(place) = by_place.get_mut(i) {
+                place.push(w[1].duration_since(w[0]));
+            }
+        }
+        starts.extend(seen.first().map(|t| t.duration_since(started)));
     }
     let bound = interval * (busiest.saturating_sub(1) as u32);
     let pages = a.hosts * a.reports;
@@ -387,6 +399,27 @@ async fn main() -> Result<(), String> {
         min_gap,
         rss_kib / 1024,
         status.status.code().unwrap_or(-1)
+    );
+    // Where a host waited longer than its interval: the slowest gaps, the
+    // places in a host's requests whose gaps are longest, and how late the
+    // last host began.
+    let pct = |q: usize| gaps.get(gaps.len() * q / 100).copied().unwrap_or_default();
+    let mut places: Vec<(usize, Duration)> = by_place
+        .iter_mut()
+        .enumerate()
+        .map(|(i, g)| (i + 1, median(g)))
+        .collect();
+    places.sort_by_key(|p| std::cmp::Reverse(p.1));
+    starts.sort();
+    println!(
+        "per-host gap p90 {:?}, p99 {:?}, largest {:?}; longest median gaps after request {:?}; \
+         hosts began from {:.2} to {:.2} s",
+        pct(90),
+        pct(99),
+        gaps.last().copied().unwrap_or_default(),
+        places.iter().take(3).collect::<Vec<_>>(),
+        starts.first().map_or(0.0, Duration::as_secs_f64),
+        starts.last().map_or(0.0, Duration::as_secs_f64),
     );
     // Where the wall time went outside the requests: start-up before the
     // first one, the end of the run (ledger, summary, indexes) after the last.

@@ -35,6 +35,7 @@ use crate::cookies::{self, CookieError};
 use crate::discover::{self, Link};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::frontier::{self, Added, FrontierError, Item, Kind, NewUrl, Run, State};
+use crate::outcome::Outcome;
 use crate::pipeline::{self, Analysis, Hop, Options, PipelineError, Snapped, Step, Store};
 use crate::politeness::{self, Claim, Politeness, Robots};
 use crate::writer::{Writer, WriterError};
@@ -131,6 +132,10 @@ struct Visited {
     /// The host was let go before the visit ended (its answer was in and
     /// no other request of the visit could follow): the scheduler was told.
     released: bool,
+    /// Asked again at its host's next turn: the visit read robots.txt, and
+    /// waiting a whole interval for the page's turn would have held its
+    /// place among the requests in flight.
+    requeue: Option<Item>,
 }
 
 /// Answers being archived and read at once, at most (each holds its body):
@@ -505,6 +510,9 @@ fn settle_visit(ctx: &Ctx, queues: &mut Queues, visited: Visited) {
     }
     let free_at = ctx.politeness.free_at(&visited.host);
     queues.finished(&visited.host, &visited.url, free_at, visited.released);
+    if let Some(item) = visited.requeue {
+        queues.requeue(item, free_at);
+    }
 }
 
 /// Fill the queue of `host` from the frontier: one indexed read of a few
@@ -584,6 +592,7 @@ async fn visit(
         added: Added::default(),
         retry_at: None,
         released: false,
+        requeue: None,
     };
     let Ok(url) = Url::parse(&item.url) else {
         ctx.fail(&item, "invalid_url", "not a URL", None).await?;
@@ -597,7 +606,12 @@ async fn visit(
         visited.added = ctx.resume_visit(&item, &url, capture).await?;
         return Ok(visited);
     }
+    let reads_robots = ctx.politeness.robots(&url).is_none();
     match ctx.robots_verdict(&claim, &url, &item.source).await? {
+        Verdict::Allowed if reads_robots && claim.turn_is_far() => {
+            visited.requeue = Some(item);
+            return Ok(visited);
+        }
         Verdict::Allowed => {}
         Verdict::Blocked => {
             tracing::info!(url = %url, "disallowed by robots.txt");
@@ -682,6 +696,33 @@ async fn visit(
         .archive_answer(&item, &url, fetched, prior, claim.as_ref())
         .await?;
     Ok(visited)
+}
+
+/// A final answer as `settle` records it.
+struct Answer {
+    status: u16,
+    /// `new`, `changed` or `unchanged`.
+    outcome: &'static str,
+    /// What the answer was read as, when this visit read it (a revisit's
+    /// is set with its snapshot, a resumed visit's was set before).
+    kind: Option<Outcome>,
+}
+
+/// Decode and extract an answer, and find its links unless it is a refusal
+/// (CPU work).
+fn read_answer(
+    fetched: &Fetched,
+    item: &Item,
+    starts: &[Url],
+) -> (Option<Analysis>, Option<discover::Found>, Outcome) {
+    let analysis = pipeline::analyse(fetched);
+    let kind = pipeline::outcome_of_answer(fetched, analysis.as_ref());
+    let found = analysis
+        .as_ref()
+        .filter(|_| !kind.is_refusal())
+        .and_then(|a| Some((a.decoded.as_ref()?, a.outline.as_ref())))
+        .map(|(d, outline)| discover_on(item, &fetched.url, &d.text, outline, starts));
+    (analysis, found, kind)
 }
 
 /// Tells the scheduler that a visit let its host go before it ended.
@@ -805,13 +846,20 @@ impl Ctx {
     ) -> Result<Added, CrawlError> {
         let opts = self.options(item);
         let had_prior = prior.is_some();
+        let (looked, starts) = (item.clone(), self.starts_of(&item.source));
         // Digest and compress here, so that the archive's one owner only
-        // appends: done there, it alone would bound the crawl.
-        let (prepared, fetched) = match prior {
-            Some(_) => (None, fetched),
+        // appends: done there, it alone would bound the crawl. With no prior
+        // capture the answer is read in the same job: one wait for the CPU
+        // pool a visit, not two.
+        let (prepared, read, fetched) = match prior {
+            Some(_) => (None, None, fetched),
             None => {
-                self.cpu(move || (Some(pipeline::prepare(&fetched)), fetched))
-                    .await?
+                self.cpu(move || {
+                    let prepared = pipeline::prepare(&fetched);
+                    let read = read_answer(&fetched, &looked, &starts);
+                    (Some(prepared), Some(read), fetched)
+                })
+                .await?
             }
         };
         let (step, fetched) = self
@@ -832,16 +880,13 @@ impl Ctx {
             }
             Ok(Step::Final(Snapped::Revisit { capture_id })) => {
                 let status = fetched.status;
+                let answer = Answer {
+                    status,
+                    outcome: "unchanged",
+                    kind: None,
+                };
                 return self
-                    .settle(
-                        item,
-                        &fetched.url,
-                        status,
-                        "unchanged",
-                        capture_id,
-                        None,
-                        None,
-                    )
+                    .settle(item, &fetched.url, answer, capture_id, None, None)
                     .await;
             }
             Ok(Step::Final(Snapped::Response { capture_id })) => capture_id,
@@ -853,29 +898,16 @@ impl Ctx {
         };
         let outcome = if had_prior { "changed" } else { "new" };
         let (status, page) = (fetched.status, fetched.url.clone());
-        let (looked, starts) = (item.clone(), self.starts_of(&item.source));
-        let (analysis, found, kind) = self
-            .cpu(move || {
-                let analysis = pipeline::analyse(&fetched);
-                let kind = pipeline::outcome_of_answer(&fetched, analysis.as_ref());
-                let found = analysis
-                    .as_ref()
-                    .filter(|_| !kind.is_refusal())
-                    .and_then(|a| Some((a.decoded.as_ref()?, a.outline.as_ref())))
-                    .map(|(d, outline)| {
-                        discover_on(&looked, &fetched.url, &d.text, outline, &starts)
-                    });
-                (analysis, found, kind)
-            })
-            .await?;
-        let stored = kind.as_str();
-        self.db(move |db| {
-            Ok(db
-                .set_outcome(capture, stored)
-                .map_err(PipelineError::from)?)
-        })
-        .await?;
+        let (analysis, found, kind) = match read {
+            Some(read) => read,
+            None => {
+                let (looked, starts) = (item.clone(), self.starts_of(&item.source));
+                self.cpu(move || read_answer(&fetched, &looked, &starts))
+                    .await?
+            }
+        };
         if kind.is_refusal() {
+            self.set_outcome(capture, kind).await?;
             // A block page, soft 404 or empty answer: never a report, never
             // a new version of one.
             let detail = format!("{page}: {}", kind.describe(status));
@@ -888,8 +920,23 @@ impl Ctx {
             .and_then(|a| a.decoded.as_ref())
             .map(|d| d.text.as_str());
         let found = self.rendered(item, &page, text, found, claim).await?;
-        self.settle(item, &page, status, outcome, capture, analysis, found)
+        let answer = Answer {
+            status,
+            outcome,
+            kind: Some(kind),
+        };
+        self.settle(item, &page, answer, capture, analysis, found)
             .await
+    }
+
+    /// What the answer was read as, on its capture.
+    async fn set_outcome(&self, capture: i64, kind: Outcome) -> Result<(), CrawlError> {
+        self.db(move |db| {
+            Ok(db
+                .set_outcome(capture, kind.as_str())
+                .map_err(PipelineError::from)?)
+        })
+        .await
     }
 
     /// A listing of a source that asks for rendering, which gave no report
@@ -946,28 +993,40 @@ impl Ctx {
         Ok(Some(found))
     }
 
-    /// Record the end of a visit that archived a final answer: what was
-    /// derived from it, its links, its outcome, in one job of the writer.
-    #[allow(clippy::too_many_arguments)]
+    /// Record the end of a visit that archived a final answer: what it was
+    /// read as, what was derived from it, its links, its outcome, in one
+    /// job of the writer.
     async fn settle(
         &self,
         item: &Item,
         page: &Url,
-        status: u16,
-        outcome: &str,
+        answer: Answer,
         capture: i64,
         analysis: Option<Analysis>,
         found: Option<discover::Found>,
     ) -> Result<Added, CrawlError> {
-        if discover::ends_list(page, status) {
+        let Answer {
+            status,
+            outcome,
+            kind,
+        } = answer;
+        let ends_list = discover::ends_list(page, status);
+        let form_refused = item.form.is_some() && (400..500).contains(&status);
+        let answered = (200..300).contains(&status) || status == 304;
+        // The outcome goes with the links in one job below; a visit ending
+        // otherwise records it first.
+        if let (true, Some(kind)) = (ends_list || form_refused || !answered, kind) {
+            self.set_outcome(capture, kind).await?;
+        }
+        if ends_list {
             self.finish(item, State::Done, "end_of_list", Some(capture))
                 .await?;
             return Ok(Added::default());
         }
-        if item.form.is_some() && (400..500).contains(&status) {
+        if form_refused {
             return self.fall_back_to_get(item, page, capture).await;
         }
-        if !(200..300).contains(&status) && status != 304 {
+        if !answered {
             let kind = format!("http_{status}");
             let detail = format!("{page}: HTTP {status}");
             self.fail(item, &kind, &detail, Some(capture)).await?;
@@ -985,6 +1044,10 @@ impl Ctx {
             outcome.to_string(),
         );
         self.db(move |db| {
+            if let Some(kind) = kind {
+                db.set_outcome(capture, kind.as_str())
+                    .map_err(PipelineError::from)?;
+            }
             if let Some(a) = &analysis {
                 pipeline::record_analysis(db, capture, a).map_err(PipelineError::from)?;
             }
@@ -1292,8 +1355,12 @@ impl Ctx {
         let found = self
             .cpu(move || text.map(|t| discover_on(&looked, &page_url, &t, None, &starts)))
             .await?;
-        self.settle(item, url, page.status, outcome, capture, None, found)
-            .await
+        let answer = Answer {
+            status: page.status,
+            outcome,
+            kind: None,
+        };
+        self.settle(item, url, answer, capture, None, found).await
     }
 
     /// Read robots.txt for the origin of `url` if not yet read, and say

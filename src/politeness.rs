@@ -186,6 +186,13 @@ impl Claim {
     /// the next may begin no sooner than an interval after `at`, so that the
     /// gap the server sees is the interval even for a request that left late
     /// with none before it to compare with.
+    /// Whether this host's turn is further off than the lead a host is
+    /// claimed ahead of it by (as after a request for robots.txt).
+    pub fn turn_is_far(&self) -> bool {
+        let far = Instant::now() + self.politeness.lead(&self.host);
+        self.politeness.with_host(&self.host, |h| h.ready_at > far)
+    }
+
     pub fn request_sent(&self, at: Instant) {
         let gap = self.politeness.start_gap(&self.host);
         self.politeness.with_host(&self.host, |h| {

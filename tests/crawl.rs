@@ -560,3 +560,58 @@ async fn trs_listing_fixture_yields_reports_and_pages() {
         "countPage = 2: {pages:?}"
     );
 }
+
+/// A visit that has just read robots.txt gives its place among the requests
+/// in flight back while its host's interval runs: with one request in flight
+/// at a time, the second host's robots.txt is asked within the first host's
+/// interval, not after its page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_waiting_its_turn_after_robots_holds_no_place_in_flight() {
+    let robots = || Reply::new(200, "text/plain", "User-agent: *\nAllow: /\n");
+    let page = || Reply::html(listing(&[], 1, 0));
+    let a = host(
+        "127.0.7.1",
+        vec![("/robots.txt", robots()), ("/nb/index.html", page())],
+        |_| None,
+    )
+    .await;
+    let b = host(
+        "127.0.7.2",
+        vec![("/robots.txt", robots()), ("/nb/index.html", page())],
+        |_| None,
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let starts = [
+        ("甲区", a.url("/nb/index.html")),
+        ("乙县", b.url("/nb/index.html")),
+    ];
+    let text = config_text(tmp.path(), &starts, 1500)
+        .replace("max_concurrency = 8", "max_concurrency = 1");
+    let config = Config::parse(&text, Path::new("test.toml")).unwrap();
+    let summary = crawl::run(&config, &CrawlOptions::default()).await.unwrap();
+    assert!(!summary.has_failures(), "{}", summary.render());
+
+    let at = |server: &Server, path: &str| {
+        server
+            .seen()
+            .iter()
+            .find(|s| s.path == path)
+            .map(|s| s.at)
+            .unwrap_or_else(|| panic!("{path} was not asked"))
+    };
+    let (first, second) = if at(&a, "/robots.txt") < at(&b, "/robots.txt") {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert!(
+        at(second, "/robots.txt") < at(first, "/nb/index.html"),
+        "the second host's robots.txt waited for the first host's page"
+    );
+    // Each host still waits its interval between its two requests.
+    for server in [&a, &b] {
+        let gap = at(server, "/nb/index.html").duration_since(at(server, "/robots.txt"));
+        assert!(gap >= Duration::from_millis(1400), "{gap:?}");
+    }
+}

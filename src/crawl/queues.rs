@@ -169,6 +169,15 @@ impl Queues {
         }
     }
 
+    /// Put back, first in its host's queue, an entry whose visit ended
+    /// before asking for it; the host is looked at again at `free_at`.
+    pub fn requeue(&mut self, item: Item, free_at: Option<Instant>) {
+        let host = item.host.clone();
+        self.held.insert(item.url.clone());
+        self.unpop(item);
+        self.wake(&host, free_at);
+    }
+
     pub fn started(&mut self, host: &str) {
         if let Some(q) = self.hosts.get_mut(host) {
             q.busy = true;
