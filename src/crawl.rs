@@ -598,14 +598,15 @@ async fn visit(
         ctx.fail(&item, "invalid_url", "not a URL", None).await?;
         return Ok(visited);
     };
-    let (run, key) = (ctx.run, item.url.clone());
-    let captured = ctx
-        .db(move |db| Ok(frontier::captured_in_run(db.conn(), &run, &key)?))
-        .await?;
-    if let Some(capture) = captured {
-        visited.added = ctx.resume_visit(&item, &url, capture).await?;
-        return Ok(visited);
-    }
+    // Read before the turn begins, in one job of the writer: the request
+    // then starts when its turn does.
+    let (prior, request) = match ctx.request(&item, &url).await? {
+        Asked::Captured(capture) => {
+            visited.added = ctx.resume_visit(&item, &url, capture).await?;
+            return Ok(visited);
+        }
+        Asked::Fetch(prior, request) => (prior, request),
+    };
     let reads_robots = ctx.politeness.robots(&url).is_none();
     match ctx.robots_verdict(&claim, &url, &item.source).await? {
         Verdict::Allowed if reads_robots && claim.turn_is_far() => {
@@ -652,8 +653,6 @@ async fn visit(
             return Ok(visited);
         }
     }
-    // Read before the turn begins: the request then starts when its turn does.
-    let (prior, request) = ctx.request(&item, &url).await?;
     claim.wait_turn().await;
     let fetched = ctx.fetcher.send(&url, &request).await;
     claim.request_done();
@@ -696,6 +695,17 @@ async fn visit(
         .archive_answer(&item, &url, fetched, prior, claim.as_ref())
         .await?;
     Ok(visited)
+}
+
+/// What a visit reads before its request.
+// One a visit, moved once: not worth a box.
+#[allow(clippy::large_enum_variant)]
+enum Asked {
+    /// This run archived the entry already (it was killed before it
+    /// recorded the visit): recorded from the archive, not asked again.
+    Captured(i64),
+    /// Ask for it, against the prior capture if any.
+    Fetch(Option<PriorCapture>, crate::fetch::Request),
 }
 
 /// A final answer as `settle` records it.
@@ -796,16 +806,18 @@ impl Ctx {
 
     /// The request for an entry, with the last capture it is asked against:
     /// its validators, its form (a POST, asked in full: its answer depends
-    /// on the form) and the source's cookies, read in one job of the writer.
+    /// on the form) and the source's cookies, read in one job of the writer;
+    /// or the capture this run already made of it (before it was killed).
     /// The prior capture is read through the pipeline: a revisit may only
     /// point at a record that is there and whole.
-    async fn request(
-        &self,
-        item: &Item,
-        url: &Url,
-    ) -> Result<(Option<PriorCapture>, crate::fetch::Request), CrawlError> {
+    async fn request(&self, item: &Item, url: &Url) -> Result<Asked, CrawlError> {
         let (source, key, form) = (item.source.clone(), url.clone(), item.form.clone());
+        let (run, entry) = (self.run, item.url.clone());
         self.store(move |store| {
+            let captured = frontier::captured_in_run(lock_db(store)?.conn(), &run, &entry)?;
+            if let Some(capture) = captured {
+                return Ok(Asked::Captured(capture));
+            }
             let prior = pipeline::prior_capture(store, &key, form.is_none())?;
             let cookie = cookies::header_for(lock_db(store)?.conn(), &source, &key)?;
             let request = crate::fetch::Request {
@@ -813,7 +825,7 @@ impl Ctx {
                 form,
                 cookie,
             };
-            Ok((prior, request))
+            Ok(Asked::Fetch(prior, request))
         })
         .await
     }
