@@ -713,8 +713,9 @@ struct Answer {
     status: u16,
     /// `new`, `changed` or `unchanged`.
     outcome: &'static str,
-    /// What the answer was read as, when this visit read it (a revisit's
-    /// is set with its snapshot, a resumed visit's was set before).
+    /// What the answer was read as, to record with the links: when this
+    /// visit read it after its snapshot (a first capture's is set with its
+    /// snapshot, a revisit's too, a resumed visit's was set before).
     kind: Option<Outcome>,
 }
 
@@ -874,9 +875,19 @@ impl Ctx {
                 .await?
             }
         };
+        // What the answer was read as goes with its snapshot, in one job: a
+        // capture resumed after a kill then always has its outcome.
+        let read_as = read.as_ref().map(|(_, _, kind)| *kind);
         let (step, fetched) = self
             .store(move |store| {
                 let step = pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts, prepared);
+                if let (Ok(Step::Final(Snapped::Response { capture_id })), Some(kind)) =
+                    (&step, read_as)
+                {
+                    lock_db(store)?
+                        .set_outcome(*capture_id, kind.as_str())
+                        .map_err(PipelineError::from)?;
+                }
                 Ok((step, fetched))
             })
             .await?;
@@ -918,8 +929,12 @@ impl Ctx {
                     .await?
             }
         };
+        // Not yet recorded when the answer was read after its snapshot.
+        let unrecorded = read_as.is_none().then_some(kind);
         if kind.is_refusal() {
-            self.set_outcome(capture, kind).await?;
+            if unrecorded.is_some() {
+                self.set_outcome(capture, kind).await?;
+            }
             // A block page, soft 404 or empty answer: never a report, never
             // a new version of one.
             let detail = format!("{page}: {}", kind.describe(status));
@@ -935,7 +950,7 @@ impl Ctx {
         let answer = Answer {
             status,
             outcome,
-            kind: Some(kind),
+            kind: unrecorded,
         };
         self.settle(item, &page, answer, capture, analysis, found)
             .await
