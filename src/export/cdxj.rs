@@ -104,11 +104,34 @@ impl warc::Observer for LiveIndex {
         let mut lines = std::mem::take(&mut self.lines);
         lines.sort();
         lines.dedup();
-        match write_atomically(&index_path(path), &lines) {
+        let target = index_path(path);
+        match write_atomically(&target, &lines).and_then(|()| stamp_after(&target, path)) {
             Ok(()) => tracing::debug!(file = %path.display(), lines = lines.len(), "CDXJ written"),
             Err(e) => tracing::warn!(error = %e, "the CDXJ index will be made from the file"),
         }
     }
+}
+
+/// Date the index of a finished file after the file. Written within the
+/// same tick of the file system's clock as the file's last append (about
+/// 4 ms, and a short run's end is quicker), it would bear the same time, and
+/// [`index_dir`] would read the whole file back to make it again.
+fn stamp_after(index: &Path, file: &Path) -> Result<(), ExportError> {
+    let (Some(written), Some(appended)) = (modified(index), modified(file)) else {
+        return Ok(());
+    };
+    if written > appended {
+        return Ok(());
+    }
+    let io = |source| ExportError::Io {
+        path: index.to_path_buf(),
+        source,
+    };
+    std::fs::File::options()
+        .write(true)
+        .open(index)
+        .and_then(|f| f.set_modified(appended + std::time::Duration::from_millis(1)))
+        .map_err(io)
 }
 
 /// The sorted, de-duplicated index lines of one WARC file, each ending in `\n`.
@@ -247,6 +270,28 @@ fn python_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::warc::Observer;
+
+    #[test]
+    fn the_index_of_a_finished_file_is_up_to_date_whatever_the_clock_tick() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("NIANBAO-1.warc.gz");
+        // Not a WARC file: read back, it would fail.
+        std::fs::write(&file, b"not gzip").unwrap();
+        // The file's last append bears a time the index's write cannot pass
+        // (as within one tick of a coarse clock).
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        LiveIndex::default().finished(&file);
+        let summary = index_dir(dir.path(), false).unwrap();
+        assert_eq!(summary.up_to_date, [file]);
+        assert!(summary.written.is_empty());
+    }
 
     #[test]
     fn json_is_written_as_python_writes_it() {
