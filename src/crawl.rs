@@ -719,6 +719,49 @@ struct Answer {
     kind: Option<Outcome>,
 }
 
+/// How the visit of a final answer ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// A page past the end of a list.
+    EndOfList,
+    /// A listing API refused its form: asked again by GET.
+    FormRefused,
+    /// An error status.
+    HttpError,
+    /// Archived, with what was derived from it and its links.
+    Archived,
+}
+
+impl Ending {
+    fn of(item: &Item, page: &Url, status: u16) -> Ending {
+        if discover::ends_list(page, status) {
+            Ending::EndOfList
+        } else if item.form.is_some() && (400..500).contains(&status) {
+            Ending::FormRefused
+        } else if !(200..300).contains(&status) && status != 304 {
+            Ending::HttpError
+        } else {
+            Ending::Archived
+        }
+    }
+}
+
+/// What an answer read before its snapshot was read as, on its capture, and
+/// what was derived from it when its visit keeps that (not a refusal).
+fn record_read(
+    db: &mut Archive,
+    capture: i64,
+    (analysis, _, kind): &(Option<Analysis>, Option<discover::Found>, Outcome),
+    archived: bool,
+) -> Result<(), CrawlError> {
+    db.set_outcome(capture, kind.as_str())
+        .map_err(PipelineError::from)?;
+    if let (true, false, Some(a)) = (archived, kind.is_refusal(), analysis) {
+        pipeline::record_analysis(db, capture, a).map_err(PipelineError::from)?;
+    }
+    Ok(())
+}
+
 /// Decode and extract an answer, and find its links unless it is a refusal
 /// (CPU work).
 fn read_answer(
@@ -877,20 +920,22 @@ impl Ctx {
         };
         // What the answer was read as goes with its snapshot, in one job: a
         // capture resumed after a kill then always has its outcome.
-        let read_as = read.as_ref().map(|(_, _, kind)| *kind);
-        let (step, fetched) = self
+        // What the answer was read as and what was derived from it go with
+        // its snapshot, in one job: a kill never leaves a capture without
+        // them (a resumed visit reads its links again, not its tables).
+        let archived = Ending::of(item, &fetched.url, fetched.status) == Ending::Archived;
+        let (step, fetched, read) = self
             .store(move |store| {
                 let step = pipeline::snapshot_hop(store, &fetched, prior.as_ref(), &opts, prepared);
-                if let (Ok(Step::Final(Snapped::Response { capture_id })), Some(kind)) =
-                    (&step, read_as)
+                if let (Ok(Step::Final(Snapped::Response { capture_id })), Some(read)) =
+                    (&step, &read)
                 {
-                    lock_db(store)?
-                        .set_outcome(*capture_id, kind.as_str())
-                        .map_err(PipelineError::from)?;
+                    record_read(&mut *lock_db(store)?, *capture_id, read, archived)?;
                 }
-                Ok((step, fetched))
+                Ok((step, fetched, read))
             })
             .await?;
+        let recorded = read.is_some();
         let capture = match step {
             Ok(Step::Redirect { target, capture_id }) => {
                 if crate::outcome::is_soft_404_redirect(url, &target) {
@@ -930,7 +975,7 @@ impl Ctx {
             }
         };
         // Not yet recorded when the answer was read after its snapshot.
-        let unrecorded = read_as.is_none().then_some(kind);
+        let unrecorded = (!recorded).then_some(kind);
         if kind.is_refusal() {
             if unrecorded.is_some() {
                 self.set_outcome(capture, kind).await?;
@@ -952,6 +997,7 @@ impl Ctx {
             outcome,
             kind: unrecorded,
         };
+        let analysis = analysis.filter(|_| !recorded);
         self.settle(item, &page, answer, capture, analysis, found)
             .await
     }
@@ -1037,27 +1083,26 @@ impl Ctx {
             outcome,
             kind,
         } = answer;
-        let ends_list = discover::ends_list(page, status);
-        let form_refused = item.form.is_some() && (400..500).contains(&status);
-        let answered = (200..300).contains(&status) || status == 304;
+        let ending = Ending::of(item, page, status);
         // The outcome goes with the links in one job below; a visit ending
         // otherwise records it first.
-        if let (true, Some(kind)) = (ends_list || form_refused || !answered, kind) {
+        if let (false, Some(kind)) = (ending == Ending::Archived, kind) {
             self.set_outcome(capture, kind).await?;
         }
-        if ends_list {
-            self.finish(item, State::Done, "end_of_list", Some(capture))
-                .await?;
-            return Ok(Added::default());
-        }
-        if form_refused {
-            return self.fall_back_to_get(item, page, capture).await;
-        }
-        if !answered {
-            let kind = format!("http_{status}");
-            let detail = format!("{page}: HTTP {status}");
-            self.fail(item, &kind, &detail, Some(capture)).await?;
-            return Ok(Added::default());
+        match ending {
+            Ending::EndOfList => {
+                self.finish(item, State::Done, "end_of_list", Some(capture))
+                    .await?;
+                return Ok(Added::default());
+            }
+            Ending::FormRefused => return self.fall_back_to_get(item, page, capture).await,
+            Ending::HttpError => {
+                let kind = format!("http_{status}");
+                let detail = format!("{page}: HTTP {status}");
+                self.fail(item, &kind, &detail, Some(capture)).await?;
+                return Ok(Added::default());
+            }
+            Ending::Archived => {}
         }
         let platform = found
             .as_ref()
