@@ -918,8 +918,6 @@ impl Ctx {
                 .await?
             }
         };
-        // What the answer was read as goes with its snapshot, in one job: a
-        // capture resumed after a kill then always has its outcome.
         // What the answer was read as and what was derived from it go with
         // its snapshot, in one job: a kill never leaves a capture without
         // them (a resumed visit reads its links again, not its tables).
