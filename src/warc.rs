@@ -142,7 +142,12 @@ struct OpenFile {
 
 /// `sha1:` + base32 of the SHA-1 of `bytes`, as Heritrix and wget write it.
 pub fn sha1_digest(bytes: &[u8]) -> String {
-    format!("sha1:{}", BASE32.encode(&Sha1::digest(bytes)))
+    digest_label(&Sha1::digest(bytes).into())
+}
+
+/// A SHA-1 as WARC digest headers write it: `sha1:` + base32.
+fn digest_label(sha1: &[u8; 20]) -> String {
+    format!("sha1:{}", BASE32.encode(sha1))
 }
 
 /// ISO 8601 UTC with seconds, the form WARC-Date and CDXJ timestamps share.
@@ -426,7 +431,7 @@ struct PreparedRecord {
 /// Digest and compress the `response` and `request` records of an exchange.
 pub fn prepare_exchange(ex: &Exchange<'_>) -> PreparedExchange {
     let (payload, block) = digest::payload_and_block(ex.response_head, ex.body);
-    let payload_digest = format!("sha1:{}", BASE32.encode(&payload));
+    let payload_digest = digest_label(&payload);
     let response_id = new_record_id();
     let request_id = new_record_id();
     let date = warc_date(ex.date);
@@ -482,8 +487,8 @@ fn prepare_record(headers: &[(&str, String)], parts: &[&[u8]], digest: [u8; 20])
     }
     head.push_str(&format!("Content-Length: {length}\r\n"));
     head.push_str(&format!(
-        "WARC-Block-Digest: sha1:{}\r\n\r\n",
-        BASE32.encode(&digest)
+        "WARC-Block-Digest: {}\r\n\r\n",
+        digest_label(&digest)
     ));
     let mut block = Vec::with_capacity(parts.len() + 2);
     block.push(head.as_bytes());

@@ -12,25 +12,15 @@ pub(super) fn payload_and_block(head: &[u8], body: &[u8]) -> ([u8; 20], [u8; 20]
     let mut block = Stream::default();
     let head_rest = block.blocks(head);
     // The block stream's first block after the head's straddles head and
-    // body; past it, its blocks are the body's from `skip` on.
-    let skip = (BLOCK - head_rest.len()) % BLOCK;
-    if body.len() < skip {
-        let mut tail = [0u8; BLOCK];
-        tail[..head_rest.len()].copy_from_slice(head_rest);
-        tail[head_rest.len()..head_rest.len() + body.len()].copy_from_slice(body);
-        let payload_rest = payload.blocks(body);
-        return (
-            payload.finish(payload_rest),
-            block.finish(&tail[..head_rest.len() + body.len()]),
-        );
-    }
-    let (joined, block_body) = body.split_at(skip);
-    if skip > 0 {
-        let mut first = [0u8; BLOCK];
-        first[..head_rest.len()].copy_from_slice(head_rest);
-        first[head_rest.len()..].copy_from_slice(joined);
-        block.compress(&first);
-    }
+    // body (or holds all that is left); past it, its blocks are the body's
+    // from `take` on.
+    let take = ((BLOCK - head_rest.len()) % BLOCK).min(body.len());
+    let (joined, block_body) = body.split_at(take);
+    let mut first = [0u8; BLOCK];
+    let straddle = head_rest.len() + take;
+    first[..head_rest.len()].copy_from_slice(head_rest);
+    first[head_rest.len()..straddle].copy_from_slice(joined);
+    let first_rest = block.blocks(&first[..straddle]);
     let paired = block_body.len() / BLOCK * BLOCK;
     let (side_by_side, payload_after) = body.split_at(paired);
     let (block_side, block_after) = block_body.split_at(paired);
@@ -43,7 +33,11 @@ pub(super) fn payload_and_block(head: &[u8], body: &[u8]) -> ([u8; 20], [u8; 20]
     payload.len += paired as u64;
     block.len += paired as u64;
     let payload_rest = payload.blocks(payload_after);
-    let block_rest = block.blocks(block_after);
+    // A straddling block left short had the whole body: nothing follows it.
+    let block_rest = match first_rest {
+        [] => block.blocks(block_after),
+        short => short,
+    };
     (payload.finish(payload_rest), block.finish(block_rest))
 }
 
@@ -69,10 +63,6 @@ impl Default for Stream {
 }
 
 impl Stream {
-    fn compress(&mut self, block: &[u8; BLOCK]) {
-        self.blocks(block);
-    }
-
     /// Compress the whole blocks of `data`; returns what is left over.
     fn blocks<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         let whole = data.len() / BLOCK * BLOCK;
